@@ -1,0 +1,58 @@
+"""Every app setting / environment variable the code reads, with its meaning, in one table.
+
+The README's settings table, `local.settings.example.json` and the Bicep in
+`infra/` are all checked against this list by the tests, so a setting cannot be
+read by the code without being documented and deployed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    meaning: str
+    default: str | None = None
+    local_only: bool = False  # set on a developer machine only, never in Azure
+    secret: bool = False  # in Azure a Key Vault reference, never a plain value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("AzureWebJobsStorage", "Functions host storage (local: Azurite connection string)", local_only=True),
+    Setting(
+        "AzureWebJobsStorage__accountName",
+        "Functions host storage account, identity-based connection (Azure)",
+    ),
+    Setting("DURABLE_TASK_HUB", "Durable Functions task hub name", "exportjobs"),
+    Setting(
+        "EXPORTS_STORAGE_CONNECTION_STRING",
+        "Connection string for exports and events storage (local; Azurite by default)",
+        local_only=True,
+    ),
+    Setting("EXPORTS_BLOB_ACCOUNT_URL", "Blob endpoint for exports, reached with DefaultAzureCredential"),
+    Setting("EXPORTS_QUEUE_ACCOUNT_URL", "Queue endpoint for export events, reached with DefaultAzureCredential"),
+    Setting("EXPORTS_CONTAINER", "Blob container that receives exports and manifests", "exports"),
+    Setting("EXPORTS_EVENTS_QUEUE", "Storage queue that receives export CloudEvents", "export-events"),
+    Setting("EXPORTS_EVENTS_SINK", "Where export events go: 'queue' or 'eventgrid'", "queue"),
+    Setting("EVENTGRID_TOPIC_ENDPOINT", "Event Grid topic endpoint when EXPORTS_EVENTS_SINK=eventgrid"),
+    Setting("EVENTGRID_TOPIC_KEY", "Event Grid topic key (optional; managed identity otherwise)", secret=True),
+    Setting("EXPORT_TARGETS_FILE", "Targets file (YAML or JSON) shipped with the app", "targets.yaml"),
+    Setting("EXPORT_SCHEDULE", "NCRONTAB schedule of the timer that starts due targets", "0 */5 * * * *"),
+    Setting("EXPORT_MAX_CONCURRENT_JOBS", "Most upstream export jobs in flight at once", "4"),
+    Setting("SAILPOINT_CLIENT_ID", "SailPoint OAuth client id (targets name this setting)", secret=True),
+    Setting("SAILPOINT_CLIENT_SECRET", "SailPoint OAuth client secret (targets name this setting)", secret=True),
+    Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
+)
+
+BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+def get(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Read a catalogued setting (its default when unset); an uncatalogued name is a programming error."""
+    setting = BY_NAME[name]
+    value = (os.environ if environ is None else environ).get(name)
+    return value if value not in (None, "") else setting.default

@@ -1,0 +1,38 @@
+"""`python -m local <command>`: the simulator, one export run, or the whole demo."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: python -m local <command> [options]
+
+commands:
+  simulator   run the upstream simulator (Viva Goals + SailPoint) on loopback
+  run         run one export target through the local Durable runner
+  demo        start Azurite and the simulator, export one target of each connector, stop them
+"""
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "simulator":
+        from local.simulator.cli import main as simulator_main
+
+        return simulator_main(rest)
+    if command == "run":
+        from local.cli import run_main
+
+        return run_main(rest)
+    if command == "demo":
+        from local.demo import main as demo_main
+
+        return demo_main(rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Durable Functions orchestrators: deterministic decisions only, no I/O."""

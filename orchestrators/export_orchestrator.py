@@ -1,0 +1,273 @@
+"""The export orchestration: create the upstream job, poll it patiently, download it once, announce it.
+
+It only decides. Every upstream or storage call is an activity; every wait is a
+durable timer sized by `poll_policy.next_wait`; the only clock is
+`context.current_utc_datetime`. That makes each replay of the history take the
+same path, so the orchestration survives restarts of the host. After
+`polls_per_generation` polls it continues as new, carrying the small
+`ExportState`, so a job that runs for days keeps a short history.
+
+Activities answer `{"error": ...}` for classified upstream failures instead of
+raising, so the decisions (wait, adopt, re-create, fail) are all made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from orchestrators import names
+from orchestrators.export_state import ExportInput, ExportState
+from orchestrators.poll_policy import PollSettings, fire_at, next_wait
+
+# The SDK's context and tasks are untyped; the generator protocol is what matters here.
+Context = Any
+Steps = Generator[Any, Any, Any]
+
+
+class ExportFailed(Exception):
+    """Ends the orchestration as Failed; the message is what the user reads."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def poll_settings_of(target: dict[str, Any]) -> PollSettings:
+    overrides = {key: value for key, value in (target.get("poll") or {}).items() if value is not None}
+    return PollSettings(**overrides)
+
+
+def export_orchestrator(context: Context) -> Steps:
+    """Entry point registered with the Durable Functions app and run by the local runner."""
+    run = ExportRun(context, ExportInput.from_dict(context.get_input()))
+    return (yield from run.execute())
+
+
+class ExportRun:
+    """One generation of one export; holds the loop's local variables, never I/O."""
+
+    def __init__(self, context: Context, request: ExportInput) -> None:
+        self.context = context
+        self.request = request
+        self.target = request.target
+        self.settings = poll_settings_of(request.target)
+        now = context.current_utc_datetime
+        deadline = now.timestamp() + self.settings.deadline_s
+        self.state = request.state or ExportState(
+            started_at=_iso(now), deadline_at=_iso(datetime.fromtimestamp(deadline, tz=now.tzinfo))
+        )
+        self.job: JobStatus | None = None
+        self.phase = "starting"
+        self.next_poll_at: str | None = None
+        self.bytes: int | None = None
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def execute(self) -> Steps:
+        wait: tuple[float | None, int] | None = None
+        while True:
+            if wait is not None:
+                yield from self._sleep(*wait)
+                wait = None
+                if self.state.polls_this_generation >= self.settings.polls_per_generation:
+                    self._continue_as_new()
+                    return None
+            if self.job is None or self.job.state.is_active:
+                wait = yield from self._create_or_poll()
+            elif self.job.state is JobState.SUCCEEDED:
+                outcome = yield from self._download()
+                if isinstance(outcome, dict):
+                    return (yield from self._succeed(outcome))
+                wait = outcome
+            else:
+                yield from self._recreate(
+                    self.job.failure_reason or f"upstream job {self.job.upstream_status}"
+                )
+
+    def _create_or_poll(self) -> Steps:
+        """One create or status call; returns the wait before the next one (or None to act now)."""
+        if self.state.job_id is None:
+            self.phase = "creating"
+            self._publish_status()
+            answer = yield from self._call(names.CREATE_JOB, {"target": self.target})
+        else:
+            self.phase = "polling"
+            self.state = self.state.evolve(
+                polls=self.state.polls + 1, polls_this_generation=self.state.polls_this_generation + 1
+            )
+            answer = yield from self._call(
+                names.CHECK_JOB, {"target": self.target, "job_id": self.state.job_id}
+            )
+        if "error" in answer:
+            return (yield from self._on_error(UpstreamError.from_dict(answer["error"])))
+        job = JobStatus.from_dict(answer["job"])
+        progressed = self.job is None or job.state != self.job.state
+        self.job = job
+        self.state = self.state.evolve(
+            job_id=job.job_id,
+            upstream_status=job.upstream_status,
+            transient_failures=0,
+            waits_without_progress=0 if progressed else self.state.waits_without_progress + 1,
+        )
+        self._publish_status()
+        return (job.retry_after_s, self.state.waits_without_progress) if job.state.is_active else None
+
+    def _download(self) -> Steps:
+        """Stream the result into Blob Storage; returns the result, or the wait before trying again."""
+        assert self.job is not None
+        self.phase = "downloading"
+        self._publish_status()
+        answer = yield from self._call(
+            names.DOWNLOAD,
+            {"target": self.target, "job": self.job.to_dict(), "instance_id": self.context.instance_id},
+        )
+        if "error" not in answer:
+            return answer
+        error = UpstreamError.from_dict(answer["error"])
+        if error.kind is ErrorKind.EXPIRED:
+            yield from self._recreate(f"the result of job {self.state.job_id} expired before download")
+            return None
+        return (yield from self._on_error(error))
+
+    def _on_error(self, error: UpstreamError) -> Steps:
+        """Decide what a classified failure means; returns the wait before retrying the same step."""
+        self.state = self.state.evolve(last_error=str(error))
+        if error.kind is ErrorKind.CONFLICT and error.existing_job_id:
+            # The create call met a running job (ours from an earlier attempt, or another run's): adopt it.
+            self.state = self.state.evolve(job_id=error.existing_job_id)
+            return None
+        if error.kind is ErrorKind.EXPIRED:
+            yield from self._recreate(f"upstream job {self.state.job_id} is gone: {error.message}")
+            return None
+        if error.kind is not ErrorKind.TRANSIENT:
+            yield from self._fail(f"upstream refused the export: {error}")
+        failures = self.state.transient_failures + 1
+        self.state = self.state.evolve(transient_failures=failures)
+        if failures > self.settings.max_transient_failures:
+            yield from self._fail(f"gave up after {failures} consecutive transient failures; last: {error}")
+        return (error.retry_after_s, failures - 1)
+
+    def _recreate(self, reason: str) -> Steps:
+        recreations = self.state.recreations + 1
+        if recreations > self.settings.max_recreations:
+            yield from self._fail(
+                f"upstream job {self.state.job_id} did not produce a result ({reason}); "
+                f"re-created {self.state.recreations} time(s), the limit is {self.settings.max_recreations}"
+            )
+        self.state = self.state.evolve(
+            job_id=None,
+            upstream_status=None,
+            recreations=recreations,
+            last_error=reason,
+            waits_without_progress=0,
+        )
+        self.job = None
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def _sleep(self, retry_after_s: float | None, attempt: int) -> Steps:
+        now = self.context.current_utc_datetime
+        wait_s = next_wait(
+            now=now,
+            deadline=_parse_iso(self.state.deadline_at),
+            retry_after_s=retry_after_s,
+            attempt=attempt,
+            settings=self.settings,
+            seed=self.context.instance_id,
+        )
+        if wait_s is None:
+            status = self.state.upstream_status or "not created"
+            yield from self._fail(
+                f"deadline of {self.settings.deadline_s:g} s passed after {self.state.polls} poll(s); "
+                f"upstream job {self.state.job_id or '-'} was still {status}"
+            )
+        due = fire_at(now, wait_s or 0)
+        self.phase = "waiting"
+        self.next_poll_at = _iso(due)
+        self._publish_status()
+        yield self.context.create_timer(due)
+        self.next_poll_at = None
+
+    # -- endings --------------------------------------------------------------------------------
+
+    def _succeed(self, result: dict[str, Any]) -> Steps:
+        self.bytes = result["blob"]["size"]
+        self.phase = "notifying"
+        self._publish_status()
+        event = yield from self._notify("succeeded", blob=result["blob"], manifest=result.get("manifest"))
+        self.phase = "succeeded"
+        self._publish_status()
+        return {
+            "status": "succeeded",
+            "target": self.target["name"],
+            "connector": self.target["connector"],
+            "job_id": self.state.job_id,
+            "blob": result["blob"],
+            "manifest": result.get("manifest"),
+            "reused": result.get("reused", False),
+            "polls": self.state.polls,
+            "recreations": self.state.recreations,
+            "generation": self.state.generation,
+            "event": event,
+        }
+
+    def _fail(self, message: str) -> Steps:
+        self.state = self.state.evolve(last_error=message)
+        self.phase = "notifying"
+        self._publish_status()
+        yield from self._notify("failed", error=message)
+        self.phase = "failed"
+        self._publish_status()
+        raise ExportFailed(f"export {self.target['name']} failed: {message}")
+
+    def _notify(self, outcome: str, **details: Any) -> Steps:
+        payload = {
+            "target": {"name": self.target["name"], "connector": self.target["connector"]},
+            "outcome": outcome,
+            "instance_id": self.context.instance_id,
+            "job_id": self.state.job_id,
+            **details,
+        }
+        retry = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5)
+        return (yield self.context.call_activity_with_retry(names.PUBLISH_EVENT, retry, payload))
+
+    def _continue_as_new(self) -> None:
+        carried = self.state.evolve(polls_this_generation=0, generation=self.state.generation + 1)
+        self.context.continue_as_new(
+            ExportInput(target=self.target, run_key=self.request.run_key, state=carried).to_dict()
+        )
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _call(self, name: str, payload: dict[str, Any]) -> Steps:
+        """Call an activity; an unclassified activity crash counts as a transient failure."""
+        try:
+            return (yield self.context.call_activity(name, payload))
+        except Exception as exc:  # the SDK raises the activity's failure here
+            return {"error": UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {exc}").to_dict()}
+
+    def _publish_status(self) -> None:
+        self.context.set_custom_status(
+            {
+                "phase": self.phase,
+                "target": self.target["name"],
+                "job_id": self.state.job_id,
+                "upstream_status": self.state.upstream_status,
+                "polls": self.state.polls,
+                "next_poll_at": self.next_poll_at,
+                "bytes": self.bytes,
+                "recreations": self.state.recreations,
+                "generation": self.state.generation,
+                "deadline_at": self.state.deadline_at,
+                "last_error": self.state.last_error,
+            }
+        )

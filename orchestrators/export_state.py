@@ -1,0 +1,62 @@
+"""The small state an export orchestration carries across `continue_as_new`.
+
+Everything here is JSON-safe and secret-free: it is written into the
+orchestration history, the custom status and the next generation's input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExportState:
+    """Where a run stands; replaced (never mutated) at each step."""
+
+    started_at: str  # ISO 8601 UTC, from the orchestration clock
+    deadline_at: str
+    job_id: str | None = None
+    upstream_status: str | None = None
+    polls: int = 0  # status checks so far, all generations
+    polls_this_generation: int = 0
+    waits_without_progress: int = 0  # shapes our own backoff
+    transient_failures: int = 0  # consecutive
+    recreations: int = 0
+    generation: int = 1
+    last_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportState:
+        return cls(**data)
+
+    def evolve(self, **changes: Any) -> ExportState:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ExportInput:
+    """The orchestration input: a validated target (as JSON), the run key, and the carried state."""
+
+    target: dict[str, Any]
+    run_key: str
+    state: ExportState | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "run_key": self.run_key,
+            "state": self.state.to_dict() if self.state else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportInput:
+        state = data.get("state")
+        return cls(
+            target=data["target"],
+            run_key=data["run_key"],
+            state=ExportState.from_dict(state) if state else None,
+        )
