@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     """Every upstream status maps onto one of these."""
 
     NOT_STARTED = "notStarted"
@@ -54,7 +54,7 @@ class JobStatus:
         return cls(**{**data, "state": JobState(data["state"])})
 
 
-class ErrorKind(str, enum.Enum):
+class ErrorKind(enum.StrEnum):
     """What the orchestrator should do about a failed upstream call."""
 
     TRANSIENT = "transient"  # 429, 5xx, network: wait (server's wait if given) and retry
