@@ -1,0 +1,104 @@
+"""Where bearer tokens come from. Tokens live only here and in request headers.
+
+A token is never returned from an activity, logged, or put in an exception:
+errors name the setting or the client id, never the value.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import httpx
+
+from connectors.base import ErrorKind, UpstreamError
+from connectors.errors import parse_sailpoint_error
+from connectors.http import network_error, parse_retry_after, utcnow
+
+
+class TokenProvider(Protocol):
+    def get_token(self, *, force_refresh: bool = False) -> str: ...
+
+
+class StaticTokenProvider:
+    """A ready bearer token read from an environment variable / app setting each time it is needed."""
+
+    def __init__(self, env_var: str, environ: Mapping[str, str] | None = None) -> None:
+        self.env_var = env_var
+        self._environ = environ
+
+    def get_token(self, *, force_refresh: bool = False) -> str:
+        value = (self._environ if self._environ is not None else os.environ).get(self.env_var, "").strip()
+        if not value:
+            raise UpstreamError(ErrorKind.AUTH, f"no bearer token: set the environment variable {self.env_var}")
+        return value
+
+
+class ClientCredentialsTokenProvider:
+    """OAuth2 client credentials (SailPoint), cached until shortly before expiry; thread-safe."""
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        http: httpx.Client | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self._secret = client_secret
+        self._http = http or httpx.Client(timeout=30.0)
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self.fetches = 0
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsTokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+    def get_token(self, *, force_refresh: bool = False) -> str:
+        with self._lock:
+            if force_refresh or self._token is None or self._monotonic() >= self._refresh_at:
+                self._token, lifetime = self._fetch()
+                margin = min(60.0, lifetime * 0.1)
+                self._refresh_at = self._monotonic() + max(0.0, lifetime - margin)
+            return self._token
+
+    def _fetch(self) -> tuple[str, float]:
+        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret}
+        try:
+            response = self._http.post(self.token_url, data=form)
+        except httpx.TransportError as exc:
+            raise network_error(self.token_url, exc) from None
+        self.fetches += 1
+        if response.status_code == 429 or response.status_code >= 500:
+            details = parse_sailpoint_error(response.content, f"HTTP {response.status_code}")
+            wait = parse_retry_after(response.headers.get("Retry-After"), utcnow())
+            raise UpstreamError(
+                ErrorKind.TRANSIENT, f"token endpoint: {details.message}", status_code=response.status_code,
+                retry_after_s=wait,
+            )  # fmt: skip
+        if not response.is_success:
+            raise UpstreamError(
+                ErrorKind.AUTH,
+                f"token endpoint refused client id {self.client_id!r} (HTTP {response.status_code}): "
+                "check the client id and secret settings",
+                status_code=response.status_code,
+            )
+        return self._read(response)
+
+    def _read(self, response: httpx.Response) -> tuple[str, float]:
+        try:
+            body = response.json()
+            token, lifetime = body["access_token"], float(body.get("expires_in", 300))
+        except (ValueError, KeyError, TypeError):
+            raise UpstreamError(ErrorKind.TRANSIENT, "token endpoint answered without an access_token") from None
+        if not isinstance(token, str) or not token:
+            raise UpstreamError(ErrorKind.TRANSIENT, "token endpoint answered an empty access_token")
+        return token, max(0.0, lifetime)

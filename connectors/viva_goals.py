@@ -1,0 +1,197 @@
+"""Microsoft Graph (beta) Viva Goals export jobs.
+
+Faithful to every shape the reference pages show: the job bare or wrapped in
+`{"value": ...}`, timestamps with hyphens in the time part, a quoted `Location`,
+`innerError` or `innererror`. A 409 carries the running job's id so it is
+adopted instead of failing. Job ids are opaque: always path-escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.credentials import TokenProvider
+from connectors.errors import parse_graph_error
+from connectors.http import ApiClient, HttpContentStream, parse_retry_after, utcnow
+from connectors.timestamps import normalise_timestamp, parse_timestamp
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "employeeExperience/goals/exportJobs"
+STATES = {
+    "notstarted": JobState.NOT_STARTED,
+    "running": JobState.RUNNING,
+    "succeeded": JobState.SUCCEEDED,
+    "failed": JobState.FAILED,
+}
+EXPECTED = (
+    "expected goals_organization_id and explorer_view_id as GUIDs, or explorer_view_url like "
+    "https://goals.microsoft.com/org_uuid/<GUID>/objective-explorer?viewId=<GUID>"
+)
+_ORG_IN_PATH = re.compile(r"/org_uuid/([^/]+)/")
+
+
+def _guid(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return None
+
+
+def parse_explorer_view_url(url: str) -> tuple[str, str]:
+    """(goalsOrganizationId, explorerViewId) from a Viva Goals Explorer view URL."""
+    parts = urlsplit(url.strip())
+    match = _ORG_IN_PATH.search(parts.path + "/")
+    view = parse_qs(parts.query).get("viewId", [None])[-1]
+    org_id, view_id = _guid(unquote(match.group(1)) if match else None), _guid(view)
+    if parts.scheme != "https" or not parts.hostname or org_id is None or view_id is None:
+        raise ValueError(f"not an Explorer view URL: {EXPECTED}")
+    return org_id, view_id
+
+
+class VivaGoalsParams(BaseModel):
+    """Which Explorer view to export: two GUIDs, or the view's URL pasted from the browser."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    goals_organization_id: str | None = None
+    explorer_view_id: str | None = None
+    explorer_view_url: str | None = None
+
+    @model_validator(mode="after")
+    def _normalise(self) -> VivaGoalsParams:
+        if self.explorer_view_url is not None:
+            org, view = parse_explorer_view_url(self.explorer_view_url)
+            if self.goals_organization_id or self.explorer_view_id:
+                raise ValueError(f"give either the two GUIDs or explorer_view_url, not both: {EXPECTED}")
+        else:
+            org, view = _guid(self.goals_organization_id), _guid(self.explorer_view_id)  # type: ignore[assignment]
+            if org is None or view is None:
+                raise ValueError(EXPECTED)
+        object.__setattr__(self, "goals_organization_id", org)
+        object.__setattr__(self, "explorer_view_id", view)
+        object.__setattr__(self, "explorer_view_url", None)
+        return self
+
+
+def location_job_id(location: str | None) -> str | None:
+    """The job id at the end of a `Location` header, which Graph sometimes wraps in quotes."""
+    if not location:
+        return None
+    path = urlsplit(location.strip().strip('"')).path.rstrip("/")
+    last = unquote(path.rsplit("/", 1)[-1]) if "/" in path else ""
+    return last or None
+
+
+def _entity(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict) and isinstance(body.get("value"), dict):
+        body = body["value"]
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+        raise UpstreamError(ErrorKind.TRANSIENT, "Graph answered a job without an id")
+    return body
+
+
+class VivaGoalsConnector:
+    name = "viva_goals"
+
+    def __init__(
+        self,
+        base_url: str,
+        params: VivaGoalsParams,
+        tokens: TokenProvider,
+        *,
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.params = params
+        self.clock = clock
+        self.api = ApiClient(base_url, tokens, parse_graph_error, client=client, clock=clock)
+
+    def job_url(self, job_id: str) -> str:
+        return self.api.url(f"{COLLECTION}/{quote(job_id, safe='')}")
+
+    def start_job(self) -> JobStatus:
+        body = {
+            "goalsOrganizationId": self.params.goals_organization_id,
+            "explorerViewId": self.params.explorer_view_id,
+        }
+        response = self.api.request("POST", self.api.url(COLLECTION), json=body, on_error=self._create_error)
+        job = self._status(response)
+        if job.job_id != (location_job_id(response.headers.get("Location")) or job.job_id):
+            log.warning("Viva Goals create: Location names another job than the body; using the body's id")
+        return job
+
+    def _create_error(self, response: httpx.Response) -> UpstreamError:
+        error = self.api.classify(response)
+        if error.kind is ErrorKind.CONFLICT:
+            error.existing_job_id = error.existing_job_id or location_job_id(response.headers.get("Location"))
+            if not error.existing_job_id:  # a 409 we cannot adopt: say so rather than loop
+                error.kind = ErrorKind.PERMANENT
+                error.message += " (no running job id was given to adopt)"
+        return error
+
+    def get_job(self, job_id: str) -> JobStatus:
+        return self._status(self.api.request("GET", self.job_url(job_id)))
+
+    def list_jobs(self) -> list[JobStatus]:
+        query = {"$filter": f"goalsOrganizationId eq '{self.params.goals_organization_id}'"}
+        response = self.api.request("GET", self.api.url(COLLECTION), params=query)
+        items = response.json().get("value") or []
+        return [self._from_entity(_entity(item), None) for item in items if isinstance(item, dict)]
+
+    @contextmanager
+    def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
+        expires = parse_timestamp(job.expires_at)
+        if expires is not None and expires <= self.clock():
+            raise UpstreamError(ErrorKind.EXPIRED, f"the result of job {job.job_id} expired at {job.expires_at}")
+        url = job.download_url or self.job_url(job.job_id) + "/content"
+        with self.api.stream(url, on_error=self._content_error) as stream:
+            yield stream
+
+    def _content_error(self, response: httpx.Response) -> UpstreamError:
+        error = self.api.classify(response)
+        if response.status_code in (404, 409, 410):
+            return UpstreamError(
+                ErrorKind.EXPIRED, f"result no longer available: {error.message}", status_code=response.status_code
+            )
+        return error
+
+    def _status(self, response: httpx.Response) -> JobStatus:
+        try:
+            body = response.json()
+        except ValueError:
+            raise UpstreamError(ErrorKind.TRANSIENT, "Graph answered a job that is not JSON") from None
+        retry = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+        return self._from_entity(_entity(body), retry)
+
+    def _from_entity(self, entity: dict[str, Any], retry_after_s: float | None) -> JobStatus:
+        raw = str(entity.get("status") or "unknown")
+        state = STATES.get(raw.lower())
+        if state is None:
+            log.warning("Viva Goals job %s has an unknown status %r: treated as still running", entity["id"], raw)
+            state = JobState.UNKNOWN
+        location = entity.get("resourceLocation")
+        detail = entity.get("statusDetail")
+        return JobStatus(
+            job_id=entity["id"],
+            state=state,
+            upstream_status=raw,
+            retry_after_s=retry_after_s,
+            expires_at=normalise_timestamp(entity.get("expirationDateTime")),
+            failure_reason=detail if isinstance(detail, str) and detail else None,
+            download_url=location if isinstance(location, str) and location else None,
+            created_at=normalise_timestamp(entity.get("createdDateTime")),
+        )
