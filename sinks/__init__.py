@@ -1,0 +1,1 @@
+"""Where finished exports go: Blob Storage (content, manifest, latest.json) and an event for consumers."""

@@ -1,0 +1,95 @@
+"""The manifest written next to each export, and the per-target `latest.json` that points at the newest.
+
+Downstream teams read `latest.json` (or the manifest an event names) instead of
+listing blobs. `latest.json` is replaced with ETag conditions so two runs
+finishing together never lose an update, and an older export never replaces a
+newer one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient, ContentSettings
+from pydantic import BaseModel, ConfigDict
+
+from sinks.blob_names import latest_blob_name, manifest_blob_name
+
+JSON = ContentSettings(content_type="application/json")
+LATEST_ATTEMPTS = 8
+
+
+class BlobRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    container: str
+    name: str
+    url: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+class ExportManifest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = 1
+    target: str
+    connector: str
+    job_id: str
+    instance_id: str
+    blob: BlobRef
+    created_at: str | None  # the upstream job's creation
+    completed_at: str  # when our copy was committed
+    upstream_expires_at: str | None
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.model_dump(mode="json"), indent=2).encode()
+
+
+def write_manifest(container: ContainerClient, manifest: ExportManifest) -> str:
+    name = manifest_blob_name(manifest.target, manifest.job_id)
+    container.upload_blob(name, manifest.to_json(), overwrite=True, content_settings=JSON)
+    return name
+
+
+def read_manifest(container: ContainerClient, name: str) -> ExportManifest | None:
+    try:
+        data = container.download_blob(name).readall()
+    except ResourceNotFoundError:
+        return None
+    return ExportManifest.model_validate_json(data)
+
+
+def read_latest(container: ContainerClient, target: str) -> ExportManifest | None:
+    return read_manifest(container, latest_blob_name(target))
+
+
+def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
+    """Point `latest.json` at `manifest` unless a newer export is already there. True if it was written."""
+    blob = container.get_blob_client(latest_blob_name(manifest.target))
+    for _ in range(LATEST_ATTEMPTS):
+        try:
+            current = blob.download_blob()
+        except ResourceNotFoundError:
+            try:
+                blob.upload_blob(
+                    manifest.to_json(), content_settings=JSON, etag="*", match_condition=MatchConditions.IfMissing
+                )
+                return True
+            except ResourceExistsError:
+                continue
+        existing = ExportManifest.model_validate_json(current.readall())
+        if existing.completed_at > manifest.completed_at:
+            return False
+        try:
+            blob.upload_blob(
+                manifest.to_json(), overwrite=True, content_settings=JSON,
+                etag=current.properties.etag, match_condition=MatchConditions.IfNotModified,
+            )  # fmt: skip
+            return True
+        except ResourceModifiedError:
+            continue
+    raise RuntimeError(f"latest.json of {manifest.target} kept changing; gave up after {LATEST_ATTEMPTS} attempts")

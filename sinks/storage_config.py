@@ -1,0 +1,97 @@
+"""One place that turns app settings into Storage and event clients.
+
+Locally a connection string (Azurite's by default); in Azure an account URL
+reached with `DefaultAzureCredential` (the Function App's managed identity).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import ResourceExistsError
+from azure.identity import DefaultAzureCredential
+from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+import app_settings
+from sinks.events import EventGridEventPublisher, EventPublisher, QueueEventPublisher
+
+
+@functools.cache
+def _credential() -> DefaultAzureCredential:
+    return DefaultAzureCredential()
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    connection_string: str | None
+    blob_account_url: str | None
+    queue_account_url: str | None
+    container: str = "exports"
+    queue: str = "export-events"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
+        def get(name: str) -> str | None:
+            return app_settings.get(name, environ)
+
+        settings = cls(
+            get("EXPORTS_STORAGE_CONNECTION_STRING"),
+            get("EXPORTS_BLOB_ACCOUNT_URL"),
+            get("EXPORTS_QUEUE_ACCOUNT_URL"),
+            get("EXPORTS_CONTAINER") or "exports",
+            get("EXPORTS_EVENTS_QUEUE") or "export-events",
+        )
+        if not settings.connection_string and not settings.blob_account_url:
+            raise ValueError(
+                "no export storage configured: set EXPORTS_STORAGE_CONNECTION_STRING (local) "
+                "or EXPORTS_BLOB_ACCOUNT_URL and EXPORTS_QUEUE_ACCOUNT_URL (Azure, managed identity)"
+            )
+        return settings
+
+    def blob_service(self) -> BlobServiceClient:
+        if self.connection_string:
+            return BlobServiceClient.from_connection_string(self.connection_string)
+        assert self.blob_account_url
+        return BlobServiceClient(self.blob_account_url, credential=_credential())
+
+    def container_client(self, create: bool = True) -> ContainerClient:
+        container = self.blob_service().get_container_client(self.container)
+        if create:
+            with contextlib.suppress(ResourceExistsError):
+                container.create_container()
+        return container
+
+    def queue_client(self) -> QueueClient:
+        encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
+        if self.connection_string:
+            return QueueClient.from_connection_string(
+                self.connection_string, self.queue, message_encode_policy=encode, message_decode_policy=decode
+            )
+        if not self.queue_account_url:
+            raise ValueError("EXPORTS_QUEUE_ACCOUNT_URL is not set")
+        return QueueClient(
+            self.queue_account_url,
+            self.queue,
+            credential=_credential(),
+            message_encode_policy=encode,
+            message_decode_policy=decode,
+        )
+
+
+def build_publisher(environ: Mapping[str, str] | None = None) -> EventPublisher:
+    """The event publisher the settings ask for: a Storage queue (default) or an Event Grid topic."""
+    sink = (app_settings.get("EXPORTS_EVENTS_SINK", environ) or "queue").lower()
+    if sink == "queue":
+        return QueueEventPublisher(StorageSettings.from_env(environ).queue_client())
+    if sink == "eventgrid":
+        endpoint = app_settings.get("EVENTGRID_TOPIC_ENDPOINT", environ)
+        if not endpoint:
+            raise ValueError("EXPORTS_EVENTS_SINK=eventgrid needs EVENTGRID_TOPIC_ENDPOINT")
+        key = app_settings.get("EVENTGRID_TOPIC_KEY", environ)
+        return EventGridEventPublisher(endpoint, AzureKeyCredential(key) if key else _credential())
+    raise ValueError(f"EXPORTS_EVENTS_SINK must be 'queue' or 'eventgrid', got {sink!r}")
