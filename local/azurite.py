@@ -22,7 +22,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Azurite's documented development account: public, not a secret.
 DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="  # noqa: S105
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout_
     raise RuntimeError(f"Azurite did not listen on {host}:{port} within {timeout_s:.0f} s")
 
 
-def start(data_dir: Path, *, host: str = "127.0.0.1", ports: tuple[int, int, int] | None = None) -> tuple[
-    Azurite, subprocess.Popen[bytes]
-]:
+def start(
+    data_dir: Path, *, host: str = "127.0.0.1", ports: tuple[int, int, int] | None = None
+) -> tuple[Azurite, subprocess.Popen[bytes]]:
     """Start Azurite in its own process group; the caller must `stop()` it."""
     blob, queue, table = ports or (free_port(host), free_port(host), free_port(host))
     data_dir.mkdir(parents=True, exist_ok=True)

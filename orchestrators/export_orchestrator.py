@@ -89,9 +89,7 @@ class ExportRun:
                     return (yield from self._succeed(outcome))
                 wait = outcome
             else:
-                yield from self._recreate(
-                    self.job.failure_reason or f"upstream job {self.job.upstream_status}"
-                )
+                yield from self._recreate(self.job.failure_reason or f"upstream job {self.job.upstream_status}")
 
     def _create_or_poll(self) -> Steps:
         """One create or status call; returns the wait before the next one (or None to act now)."""
@@ -104,9 +102,7 @@ class ExportRun:
             self.state = self.state.evolve(
                 polls=self.state.polls + 1, polls_this_generation=self.state.polls_this_generation + 1
             )
-            answer = yield from self._call(
-                names.CHECK_JOB, {"target": self.target, "job_id": self.state.job_id}
-            )
+            answer = yield from self._call(names.CHECK_JOB, {"target": self.target, "job_id": self.state.job_id})
         if "error" in answer:
             return (yield from self._on_error(UpstreamError.from_dict(answer["error"])))
         job = JobStatus.from_dict(answer["job"])

@@ -75,9 +75,8 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
             current = blob.download_blob()
         except ResourceNotFoundError:
             try:
-                blob.upload_blob(
-                    manifest.to_json(), content_settings=JSON, etag="*", match_condition=MatchConditions.IfMissing
-                )
+                # overwrite=False sends If-None-Match: * (only if it still does not exist)
+                blob.upload_blob(manifest.to_json(), overwrite=False, content_settings=JSON)
                 return True
             except ResourceExistsError:
                 continue

@@ -38,7 +38,6 @@ SCHEMA_V1 = 0  # `upperSchemaVersion` pinned: actions come back as one list of l
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
 
-
 @dataclass(frozen=True)
 class RunnerEvent:
     """Progress of a run, for displays and tests."""

@@ -61,10 +61,7 @@ def test_last_wait_is_cut_to_end_exactly_at_the_deadline() -> None:
 
 
 def test_no_wait_once_the_deadline_has_passed() -> None:
-    assert (
-        next_wait(now=FAR, deadline=FAR, retry_after_s=1, attempt=0, settings=PollSettings(), seed="x")
-        is None
-    )
+    assert next_wait(now=FAR, deadline=FAR, retry_after_s=1, attempt=0, settings=PollSettings(), seed="x") is None
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Durable Functions activities: thin adapters from small JSON inputs to connectors and sinks."""

@@ -1,0 +1,52 @@
+"""Build a connector for a target inside an activity, with token providers cached per process.
+
+Targets name their credentials (environment variables / app settings); this is
+where the names are resolved. Client-credential tokens are cached across
+activity calls in the same worker so that each poll does not cost a token
+request, which the token endpoint's own rate limit would punish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base import ErrorKind, ExportConnector, UpstreamError
+from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenProvider, TokenProvider
+from connectors.registry import build_connector
+from connectors.sailpoint import default_token_url
+
+_providers: dict[str, TokenProvider] = {}
+_lock = threading.Lock()
+
+
+def _env(name: str, environ: Mapping[str, str]) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise UpstreamError(ErrorKind.AUTH, f"credential setting {name} is not set")
+    return value
+
+
+def token_provider_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> TokenProvider:
+    env = os.environ if environ is None else environ
+    auth = target["auth"]
+    if auth["kind"] == "bearer_env":
+        return StaticTokenProvider(auth["env"], env)
+    if auth["kind"] == "client_credentials_env":
+        token_url = auth.get("token_url") or default_token_url(target["base_url"])
+        client_id, secret = _env(auth["client_id_env"], env), _env(auth["client_secret_env"], env)
+        key = hashlib.sha256(f"{token_url}\0{client_id}\0{secret}".encode()).hexdigest()
+        with _lock:
+            if key not in _providers:
+                _providers[key] = ClientCredentialsTokenProvider(token_url, client_id, secret)
+            return _providers[key]
+    raise UpstreamError(ErrorKind.PERMANENT, f"unsupported auth kind {auth['kind']!r}")
+
+
+def connector_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ExportConnector:
+    return build_connector(
+        target["connector"], target["base_url"], target["params"], token_provider_for(target, environ)
+    )

@@ -1,0 +1,117 @@
+"""The four activities of an export: create, check, download, publish.
+
+Each takes and returns small JSON values and never a token. Classified
+upstream failures come back as `{"error": {...}}` so the orchestrator decides
+what they mean; anything else raises and the orchestrator treats it as a
+transient failure of the activity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from activities.connections import connector_for
+from connectors.base import ErrorKind, JobStatus, UpstreamError
+from orchestrators import names
+from sinks.blob_names import content_blob_name, manifest_blob_name
+from sinks.blob_writer import existing_blob, write_stream
+from sinks.events import build_export_event, to_json_dict
+from sinks.manifest import BlobRef, ExportManifest, read_manifest, update_latest, write_manifest
+from sinks.storage_config import StorageSettings, build_publisher
+
+log = logging.getLogger(__name__)
+Payload = dict[str, Any]
+
+
+def _guarded(call: Callable[[], Payload]) -> Payload:
+    try:
+        return call()
+    except UpstreamError as error:
+        log.warning("upstream call failed: %s", error)
+        return {"error": error.to_dict()}
+
+
+def create_export_job(payload: Payload) -> Payload:
+    """Start the upstream job. A 409 is answered by looking up the running job, to adopt it."""
+    target = payload["target"]
+
+    def create() -> Payload:
+        connector = connector_for(target)
+        try:
+            return {"job": connector.start_job().to_dict(), "adopted": False}
+        except UpstreamError as error:
+            if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
+                raise
+            log.info("target %s: a job is already running upstream; adopting it", target["name"])
+            return {"job": connector.get_job(error.existing_job_id).to_dict(), "adopted": True}
+
+    return _guarded(create)
+
+
+def check_export_job(payload: Payload) -> Payload:
+    target, job_id = payload["target"], payload["job_id"]
+    return _guarded(lambda: {"job": connector_for(target).get_job(job_id).to_dict()})
+
+
+def download_export(payload: Payload) -> Payload:
+    """Stream the finished job into Blob Storage, write its manifest and move latest.json."""
+    target, job = payload["target"], JobStatus.from_dict(payload["job"])
+    instance_id = payload["instance_id"]
+    container = StorageSettings.from_env().container_client()
+    reused = _already_stored(container, target["name"], job.job_id)
+    if reused is not None:
+        return reused
+
+    def download() -> Payload:
+        with connector_for(target).open_content(job) as stream:
+            name = content_blob_name(target["name"], job.job_id, stream.content_type)
+            written = write_stream(
+                container, name, stream.iter_bytes(), content_type=stream.content_type,
+                attempt_id=f"{instance_id}:{job.job_id}", expected_length=stream.content_length,
+                metadata={"target": target["name"], "connector": target["connector"]},
+            )  # fmt: skip
+        manifest = ExportManifest(
+            target=target["name"], connector=target["connector"], job_id=job.job_id, instance_id=instance_id,
+            blob=BlobRef(**{k: v for k, v in written.to_dict().items() if k != "etag"}),
+            created_at=job.created_at, completed_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            upstream_expires_at=job.expires_at,
+        )  # fmt: skip
+        manifest_name = write_manifest(container, manifest)
+        update_latest(container, manifest)
+        return {"blob": manifest.blob.model_dump(), "manifest": manifest_name, "reused": False}
+
+    return _guarded(download)
+
+
+def _already_stored(container: Any, target: str, job_id: str) -> Payload | None:
+    """A re-run for a job already committed (manifest and blob agree) reuses it instead of downloading."""
+    manifest = read_manifest(container, manifest_blob_name(target, job_id))
+    if manifest is None:
+        return None
+    blob = existing_blob(container, manifest.blob.name)
+    if blob is None or blob.sha256 != manifest.blob.sha256:
+        return None
+    update_latest(container, manifest)
+    return {"blob": manifest.blob.model_dump(), "manifest": manifest_blob_name(target, job_id), "reused": True}
+
+
+def publish_export_event(payload: Payload) -> Payload:
+    target = payload["target"]
+    event = build_export_event(
+        target=target["name"], connector=target["connector"], instance_id=payload["instance_id"],
+        outcome=payload["outcome"], job_id=payload.get("job_id"), blob=payload.get("blob"),
+        manifest=payload.get("manifest"), error=payload.get("error"),
+    )  # fmt: skip
+    build_publisher().publish(event)
+    return to_json_dict(event)
+
+
+ACTIVITIES: dict[str, Callable[[Payload], Payload]] = {
+    names.CREATE_JOB: create_export_job,
+    names.CHECK_JOB: check_export_job,
+    names.DOWNLOAD: download_export,
+    names.PUBLISH_EVENT: publish_export_event,
+}

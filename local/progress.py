@@ -1,0 +1,49 @@
+"""Turn runner events and custom status into readable progress lines on stderr."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from local.runner import RunnerEvent
+
+
+class ProgressPrinter:
+    """Prints one line per meaningful change: phase, upstream status, waits, bytes."""
+
+    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.quiet = quiet
+        self._last: tuple[Any, ...] | None = None
+
+    def __call__(self, event: RunnerEvent) -> None:
+        if self.quiet:
+            return
+        if event.kind == "custom_status" and isinstance(event.detail.get("status"), dict):
+            self._status(event.detail["status"])
+        elif event.kind == "timer_created":
+            self.console.print(
+                f"  … waiting {event.detail['seconds']:.0f} s (durable timer, due {event.detail['fire_at']})"
+            )
+        elif event.kind == "activity_failed":
+            self.console.print(f"  ! activity {event.detail['name']} failed: {event.detail['reason']}")
+        elif event.kind == "continued_as_new":
+            self.console.print(f"  ↻ continued as new (generation {event.detail['generation']})")
+
+    def _status(self, status: dict[str, Any]) -> None:
+        key = (status.get("phase"), status.get("upstream_status"), status.get("polls"), status.get("bytes"))
+        if key == self._last or status.get("phase") == "waiting":
+            return
+        self._last = key
+        parts = [f"[bold]{status.get('target')}[/bold] {status.get('phase')}"]
+        if status.get("job_id"):
+            parts.append(f"job {status['job_id'][:24]}")
+        if status.get("upstream_status"):
+            parts.append(f"upstream {status['upstream_status']}")
+        parts.append(f"polls {status.get('polls', 0)}")
+        if status.get("bytes") is not None:
+            parts.append(f"{status['bytes']:,} bytes")
+        if status.get("last_error") and status.get("phase") in ("failed", "notifying"):
+            parts.append(f"({status['last_error']})")
+        self.console.print(" · ".join(parts))
