@@ -248,8 +248,9 @@ class ExportRun:
         """Call an activity; an unclassified activity crash counts as a transient failure."""
         try:
             return (yield self.context.call_activity(name, payload))
-        except Exception as exc:  # the SDK raises the activity's failure here
-            return {"error": UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {exc}").to_dict()}
+        except Exception as exc:  # the SDK raises the activity's failure as "<reason> \n <details>"
+            reason = str(exc).split("\n", 1)[0].strip()
+            return {"error": UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}").to_dict()}
 
     def _publish_status(self) -> None:
         self.context.set_custom_status(

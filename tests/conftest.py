@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local import azurite as azurite_mod
+from local.simulator import (
+    GRAPH_FIXTURE_TOKEN,
+    SAILPOINT_FIXTURE_CLIENT,
+    SAILPOINT_FIXTURE_SECRET,
+    Simulator,
+    SimulatorConfig,
+    run_simulator,
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +39,24 @@ def _no_proxy_for_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    """A fresh upstream simulator on loopback, with default (fast) behaviour; tests change `sim.config`."""
+    with run_simulator(SimulatorConfig()) as sim:
+        yield sim
+
+
+@pytest.fixture
+def export_env(azurite: azurite_mod.Azurite, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """Environment the activities read: Azurite storage, a container and queue of this test's own, fixture creds."""
+    name = re.sub(r"[^a-z0-9]", "", request.node.name.lower())[-40:] + uuid.uuid4().hex[:8]
+    monkeypatch.setenv("EXPORTS_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setenv("EXPORTS_CONTAINER", f"c{name}"[:63])
+    monkeypatch.setenv("EXPORTS_EVENTS_QUEUE", f"q{name}"[:63])
+    monkeypatch.setenv("EXPORTS_EVENTS_SINK", "queue")
+    monkeypatch.setenv("TEST_GRAPH_TOKEN", GRAPH_FIXTURE_TOKEN)
+    monkeypatch.setenv("TEST_SP_CLIENT_ID", SAILPOINT_FIXTURE_CLIENT)
+    monkeypatch.setenv("TEST_SP_CLIENT_SECRET", SAILPOINT_FIXTURE_SECRET)
+    return azurite.connection_string

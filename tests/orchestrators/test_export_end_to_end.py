@@ -1,0 +1,209 @@
+"""The export orchestration end to end: production orchestrator and activities on the local runner,
+against the upstream simulator over HTTP and Azurite, nothing mocked."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from activities.export_activities import ACTIVITIES
+from local.cli import ORCHESTRATORS, run_export
+from local.runner import LocalRunner, OrchestrationResult
+from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_SECRET, Simulator
+from orchestrators import names
+from targets import Target
+from tests.support import storage
+from tests.support.content import expected_sha256
+from tests.support.targets import ORG, VIEW, sailpoint_target, viva_target
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
+
+
+def run(
+    target: Target, *, scale: float = 0.001, runner: LocalRunner | None = None, key: str = ""
+) -> OrchestrationResult:
+    return run_export(target, run_key=key or uuid.uuid4().hex, timer_scale=scale, runner=runner)
+
+
+def assert_exactly_one_event(outcome: str) -> dict[str, Any]:
+    events = storage.events()
+    assert len(events) == 1, events
+    event = events[0]
+    assert event["type"] == f"com.exportpipeline.export.{outcome}"
+    assert event["specversion"] == "1.0" and event["id"] and event["source"] and event["time"]
+    return event
+
+
+def test_viva_goals_export_lands_the_exact_bytes_with_manifest_latest_and_one_event(simulator: Simulator) -> None:
+    simulator.config.content_size = 3 * 1024 * 1024 + 17
+    result = run(viva_target(simulator))
+    assert result.status == "Completed", result.error
+    out = result.output
+    job_id = out["job_id"]
+    assert out["blob"]["sha256"] == expected_sha256("graph", job_id, simulator.config.content_size)
+    assert storage.blob_sha256(out["blob"]["name"]) == out["blob"]["sha256"]
+    assert out["blob"]["content_type"] == "text/csv"
+    manifest = storage.read_json(out["manifest"])
+    assert manifest["job_id"] == job_id and manifest["blob"]["sha256"] == out["blob"]["sha256"]
+    assert manifest["upstream_expires_at"]
+    assert storage.read_json("goals/latest.json") == manifest
+    event = assert_exactly_one_event("succeeded")
+    assert event["subject"] == out["blob"]["name"]
+    assert event["data"]["blob"] == out["blob"] and event["data"]["job_id"] == job_id
+    assert event["data"]["target"] == "goals"
+
+
+def test_sailpoint_export_keeps_the_json_byte_for_byte(simulator: Simulator) -> None:
+    simulator.config.content_size = 2 * 1024 * 1024
+    result = run(sailpoint_target(simulator))
+    assert result.status == "Completed", result.error
+    out = result.output
+    assert out["blob"]["content_type"] == "application/json"
+    assert out["blob"]["sha256"] == expected_sha256("sailpoint", out["job_id"], simulator.config.content_size)
+    assert storage.blob_sha256(out["blob"]["name"]) == out["blob"]["sha256"]
+    assert_exactly_one_event("succeeded")
+
+
+def test_409_adopts_the_running_job(simulator: Simulator) -> None:
+    simulator.config.job_polls = 3
+    response = httpx.post(
+        f"{simulator.graph_base_url}/employeeExperience/goals/exportJobs",
+        json={"goalsOrganizationId": ORG, "explorerViewId": VIEW},
+        headers={"Authorization": f"Bearer {GRAPH_FIXTURE_TOKEN}"},
+    )
+    running_job = response.json()["id"]
+    result = run(viva_target(simulator))
+    assert result.status == "Completed", result.error
+    assert result.output["job_id"] == running_job
+    assert simulator.stats.jobs_created["graph"] == 1
+
+
+def test_retry_after_is_honoured_between_polls(simulator: Simulator) -> None:
+    simulator.config.job_polls = None
+    simulator.config.job_duration_s = 2.5
+    simulator.config.retry_after_s = 1
+    result = run(viva_target(simulator), scale=1.0)  # first poll after create: our floor (1 s)
+    assert result.status == "Completed", result.error
+    polls = simulator.stats.polls(result.output["job_id"])
+    assert 2 <= polls <= 2.5 / 1 + 1
+
+
+def test_backoff_without_retry_after_stays_between_floor_and_ceiling(simulator: Simulator) -> None:
+    simulator.config.job_polls = 4  # SailPoint sends no Retry-After
+    events: list[Any] = []
+    runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
+    result = run(sailpoint_target(simulator, floor_s=2, ceiling_s=5, jitter=0), runner=runner)
+    assert result.status == "Completed", result.error
+    waits = [round(e.detail["seconds"]) for e in events if e.kind == "timer_created"]
+    assert waits[:4] == [2, 2, 4, 5]  # the job changed state once (notStarted -> running), then backed off
+
+
+def test_failed_job_is_recreated_then_succeeds(simulator: Simulator) -> None:
+    simulator.config.fail_jobs = 1
+    result = run(viva_target(simulator))
+    assert result.status == "Completed", result.error
+    assert result.output["recreations"] == 1
+    assert simulator.stats.jobs_created["graph"] == 2
+    assert_exactly_one_event("succeeded")
+
+
+def test_job_failing_past_the_recreation_limit_fails_with_the_upstream_reason(simulator: Simulator) -> None:
+    simulator.config.fail_jobs = 5
+    result = run(sailpoint_target(simulator, max_recreations=1))
+    assert result.status == "Failed"
+    assert "java.lang.IllegalStateException" in (result.error or "")
+    assert simulator.stats.jobs_created["sailpoint"] == 2
+    event = assert_exactly_one_event("failed")
+    assert "java.lang.IllegalStateException" in event["data"]["error"]
+
+
+def test_result_expired_before_download_is_recreated(simulator: Simulator) -> None:
+    expired: list[str] = []
+
+    def download_after_expiry(payload: dict[str, Any]) -> dict[str, Any]:
+        job_id = payload["job"]["job_id"]
+        if not expired:  # the first result expires between "succeeded" and the download
+            simulator.expire(job_id)
+            expired.append(job_id)
+        return ACTIVITIES[names.DOWNLOAD](payload)
+
+    runner = LocalRunner(ORCHESTRATORS, {**ACTIVITIES, names.DOWNLOAD: download_after_expiry}, timer_scale=0.001)
+    result = run(viva_target(simulator), runner=runner)
+    assert result.status == "Completed", result.error
+    assert result.output["recreations"] == 1
+    assert result.output["job_id"] != expired[0]
+    assert simulator.stats.jobs_created["graph"] == 2
+
+
+def test_deadline_ends_the_run_as_failed_with_a_message(simulator: Simulator) -> None:
+    simulator.config.never_finish = True
+    simulator.config.retry_after_s = 30
+    result = run(viva_target(simulator, deadline_s=300))
+    assert result.status == "Failed"
+    assert "deadline of 300 s passed" in (result.error or "")
+    assert 300 / 30 <= simulator.stats.polls(result.custom_status["job_id"]) <= 300 / 30 + 1
+    assert_exactly_one_event("failed")
+    assert storage.blob_names() == []
+
+
+def test_permanent_error_fails_fast_with_the_upstream_message(simulator: Simulator) -> None:
+    simulator.config.organizations = {}
+    result = run(viva_target(simulator))
+    assert result.status == "Failed"
+    assert "Goals organization not found" in (result.error or "")
+    assert len(simulator.stats.requests_for("graph.create")) == 1
+    assert_exactly_one_event("failed")
+
+
+def test_throttling_and_server_errors_are_waited_out(simulator: Simulator) -> None:
+    simulator.inject("graph.get", status=429, retry_after=7, count=2)
+    simulator.inject("graph.create", status=503, count=1)
+    events: list[Any] = []
+    runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
+    result = run(viva_target(simulator), runner=runner)
+    assert result.status == "Completed", result.error
+    waits = [e.detail["seconds"] for e in events if e.kind == "timer_created"]
+    assert sum(1 for w in waits if round(w) == 7) == 2  # the server's Retry-After on 429, not our backoff
+
+
+def test_connection_dropped_mid_download_is_retried_and_the_blob_is_whole(simulator: Simulator) -> None:
+    simulator.config.content_size = 20 * 1024 * 1024
+    simulator.inject("graph.content", drop_after_bytes=9 * 1024 * 1024)
+    result = run(viva_target(simulator))
+    assert result.status == "Completed", result.error
+    sha = expected_sha256("graph", result.output["job_id"], simulator.config.content_size)
+    assert storage.blob_sha256(result.output["blob"]["name"]) == sha
+    assert len(simulator.stats.requests_for("graph.content")) == 2
+
+
+def test_duplicate_trigger_returns_the_same_run_without_a_second_export(simulator: Simulator) -> None:
+    runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001)
+    target = viva_target(simulator)
+    first = run(target, runner=runner, key="slot-1")
+    second = run(target, runner=runner, key="slot-1")
+    assert first.status == second.status == "Completed"
+    assert first.instance_id == second.instance_id and first.output == second.output
+    assert simulator.stats.jobs_created["graph"] == 1
+    assert_exactly_one_event("succeeded")
+
+
+def test_long_polls_continue_as_new_and_keep_history_small(simulator: Simulator) -> None:
+    simulator.config.job_polls = 9
+    result = run(viva_target(simulator, polls_per_generation=3))
+    assert result.status == "Completed", result.error
+    assert result.generations >= 3
+    assert result.output["polls"] == 9
+    assert max(len(h) for h in result.histories) < 40
+
+
+def test_no_token_or_secret_reaches_history_status_output_or_events(simulator: Simulator) -> None:
+    results = [run(viva_target(simulator)), run(sailpoint_target(simulator))]
+    recorded = json.dumps([[r.histories, r.custom_status, r.output] for r in results]) + json.dumps(storage.events())
+    recorded += "".join(json.dumps(storage.read_json(n)) for n in storage.blob_names() if n.endswith(".json"))
+    assert all(r.status == "Completed" for r in results)
+    for secret in (GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_SECRET, "sim-sp-", "Bearer"):
+        assert secret not in recorded

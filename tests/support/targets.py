@@ -1,0 +1,45 @@
+"""Targets pointing at the simulator, shaped as a user would write them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local.simulator import Simulator
+from targets import Target, parse_targets
+
+ORG = "9ab0fcab-c1d4-4b26-963b-a3c33155f853"
+VIEW = "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
+
+
+def viva_target(sim: Simulator, name: str = "goals", **poll: Any) -> Target:
+    return _one(
+        {
+            "name": name,
+            "connector": "viva_goals",
+            "base_url": sim.graph_base_url,
+            "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
+            "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
+            "poll": {"floor_s": 1, "ceiling_s": 30, **poll},
+        }
+    )
+
+
+def sailpoint_target(sim: Simulator, name: str = "spconfig", **poll: Any) -> Target:
+    return _one(
+        {
+            "name": name,
+            "connector": "sailpoint",
+            "base_url": sim.sailpoint_base_url("v2025"),
+            "params": {"description": "test", "include_types": ["RULE", "SOURCE"]},
+            "auth": {
+                "kind": "client_credentials_env",
+                "client_id_env": "TEST_SP_CLIENT_ID",
+                "client_secret_env": "TEST_SP_CLIENT_SECRET",
+            },
+            "poll": {"floor_s": 1, "ceiling_s": 30, **poll},
+        }
+    )
+
+
+def _one(raw: dict[str, Any]) -> Target:
+    return next(iter(parse_targets({"targets": [raw]}).values()))
