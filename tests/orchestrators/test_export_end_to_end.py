@@ -34,7 +34,10 @@ def assert_exactly_one_event(outcome: str) -> dict[str, Any]:
     assert len(events) == 1, events
     event = events[0]
     assert event["type"] == f"com.exportpipeline.export.{outcome}"
-    assert event["specversion"] == "1.0" and event["id"] and event["source"] and event["time"]
+    assert event["specversion"] == "1.0"
+    assert event["id"]
+    assert event["source"]
+    assert event["time"]
     return event
 
 
@@ -48,12 +51,14 @@ def test_viva_goals_export_lands_the_exact_bytes_with_manifest_latest_and_one_ev
     assert storage.blob_sha256(out["blob"]["name"]) == out["blob"]["sha256"]
     assert out["blob"]["content_type"] == "text/csv"
     manifest = storage.read_json(out["manifest"])
-    assert manifest["job_id"] == job_id and manifest["blob"]["sha256"] == out["blob"]["sha256"]
+    assert manifest["job_id"] == job_id
+    assert manifest["blob"]["sha256"] == out["blob"]["sha256"]
     assert manifest["upstream_expires_at"]
     assert storage.read_json("goals/latest.json") == manifest
     event = assert_exactly_one_event("succeeded")
     assert event["subject"] == out["blob"]["name"]
-    assert event["data"]["blob"] == out["blob"] and event["data"]["job_id"] == job_id
+    assert event["data"]["blob"] == out["blob"]
+    assert event["data"]["job_id"] == job_id
     assert event["data"]["target"] == "goals"
 
 
@@ -186,7 +191,8 @@ def test_duplicate_trigger_returns_the_same_run_without_a_second_export(simulato
     first = run(target, runner=runner, key="slot-1")
     second = run(target, runner=runner, key="slot-1")
     assert first.status == second.status == "Completed"
-    assert first.instance_id == second.instance_id and first.output == second.output
+    assert first.instance_id == second.instance_id
+    assert first.output == second.output
     assert simulator.stats.jobs_created["graph"] == 1
     assert_exactly_one_event("succeeded")
 
