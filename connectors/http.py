@@ -45,7 +45,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return min(float(text), MAX_RETRY_AFTER_S)
     try:
         moment = parsedate_to_datetime(text)
@@ -200,7 +200,8 @@ class HttpContentStream:
         self.content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
         length = response.headers.get("Content-Length")
         encoded = response.headers.get("Content-Encoding") not in (None, "identity")
-        self.content_length = int(length) if length and length.isdigit() and not encoded else None
+        known = length is not None and length.isascii() and length.isdigit() and not encoded
+        self.content_length = int(length) if known and length else None
 
     def iter_bytes(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         try:

@@ -6,7 +6,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -22,7 +22,10 @@ class Exchange:
         self.query = {key: values[-1] for key, values in parse_qs(split.query, keep_blank_values=True).items()}
         self.route = "unknown"
         self.status = 0
-        self._body: bytes | None = None
+        self.on_start: Callable[[Exchange], None] | None = None
+        # Read the body now: an answer sent before reading it would leave it in the keep-alive stream.
+        length = int(handler.headers.get("Content-Length") or 0)
+        self._body = handler.rfile.read(length) if length else b""
 
     @property
     def host(self) -> str:
@@ -46,9 +49,6 @@ class Exchange:
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
     def body(self) -> bytes:
-        if self._body is None:
-            length = int(self.header("Content-Length") or 0)
-            self._body = self.handler.rfile.read(length) if length else b""
         return self._body
 
     def json_body(self) -> Any:
@@ -105,6 +105,8 @@ class Exchange:
 
     def _start(self, status: int, headers: dict[str, str]) -> None:
         self.status = status
+        if self.on_start is not None:  # recorded before the client can see the answer: no race in tests
+            self.on_start(self)
         self.handler.send_response(status)
         for name, value in headers.items():
             self.handler.send_header(name, value)

@@ -104,17 +104,24 @@ class Simulator:
         with self.state.lock:
             self.state.jobs[job_id].forced_finish = True
 
+    def expire_sailpoint_tokens(self) -> None:
+        """Every SailPoint token issued so far expires now (a token expiring in the middle of a poll)."""
+        with self.state.lock:
+            past = utcnow() - timedelta(seconds=1)
+            self.state.sp_tokens = {token: (client, past) for token, (client, _) in self.state.sp_tokens.items()}
+
     def issue_graph_token(self, scopes: list[str], ttl_s: float | None = None) -> str:
         return self.state.issue_graph_token(scopes, ttl_s)
 
     # -- serving --------------------------------------------------------------------------------
 
     def dispatch(self, ex: Exchange) -> None:
-        try:
-            self._dispatch(ex)
-        finally:
-            had_auth = ex.header("Authorization") is not None
-            self.stats.record(RequestRecord(ex.method, ex.raw_path, ex.route, ex.status, had_auth))
+        ex.on_start = self._record
+        self._dispatch(ex)
+
+    def _record(self, ex: Exchange) -> None:
+        had_auth = ex.header("Authorization") is not None
+        self.stats.record(RequestRecord(ex.method, ex.raw_path, ex.route, ex.status, had_auth))
 
     def _dispatch(self, ex: Exchange) -> None:
         if ex.segments[:1] == ["_sim"]:
