@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.http import check_base_url
 from connectors.registry import parse_params
 from orchestrators.poll_policy import PollSettings
 
@@ -76,6 +77,11 @@ class Target(_Strict):
     auth: AuthConfig
     schedule: str | None = Field(default=None, description="NCRONTAB, six fields: sec min hour day month dow")
     poll: PollConfig = Field(default_factory=PollConfig)
+
+    @field_validator("base_url")
+    @classmethod
+    def _safe_base_url(cls, value: str) -> str:
+        return check_base_url(value)
 
     @field_validator("schedule")
     @classmethod
