@@ -1,0 +1,37 @@
+"""The Azure Functions app: wiring only. Every trigger hands over to code in the packages."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from activities import export_activities
+from orchestrators import export_orchestrator as export_module
+from triggers import http_api
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+# Orchestration and activities, registered under the names in orchestrators/names.py.
+app.orchestration_trigger(context_name="context")(export_module.export_orchestrator)
+app.activity_trigger(input_name="payload")(export_activities.create_export_job)
+app.activity_trigger(input_name="payload")(export_activities.check_export_job)
+app.activity_trigger(input_name="payload")(export_activities.download_export)
+app.activity_trigger(input_name="payload")(export_activities.publish_export_event)
+
+
+@app.route(route="exports", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await http_api.start_export(req, client)
+
+
+@app.route(route="exports/{instance_id}", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await http_api.export_status(req, client)
+
+
+@app.route(route="exports/{instance_id}/cancel", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await http_api.cancel_export(req, client)

@@ -1,0 +1,38 @@
+"""The Functions worker's own indexing of `function_app`: every function, trigger, binding and route."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import function_app
+from orchestrators import names
+
+
+@functools.cache  # the worker indexes once; a second get_functions() call refuses the same names again
+def indexed() -> dict[str, list[dict[str, Any]]]:
+    functions = function_app.app.get_functions()
+    return {f.get_function_name(): [json.loads(b) for b in f.get_raw_bindings()] for f in functions}
+
+
+def test_orchestrator_and_activities_are_registered_under_their_names() -> None:
+    functions = indexed()
+    assert functions[names.EXPORT_ORCHESTRATION][0]["type"] == "orchestrationTrigger"
+    for activity in (names.CREATE_JOB, names.CHECK_JOB, names.DOWNLOAD, names.PUBLISH_EVENT):
+        assert functions[activity] == [{"direction": "IN", "type": "activityTrigger", "name": "payload"}]
+
+
+def test_http_routes_use_function_keys_and_a_durable_client() -> None:
+    functions = indexed()
+    expected = {
+        "start_export": ("exports", ["POST"]),
+        "export_status": ("exports/{instance_id}", ["GET"]),
+        "cancel_export": ("exports/{instance_id}/cancel", ["POST"]),
+    }
+    for name, (route, methods) in expected.items():
+        bindings = {b["type"]: b for b in functions[name]}
+        assert bindings["httpTrigger"]["route"] == route
+        assert bindings["httpTrigger"]["methods"] == methods
+        assert bindings["httpTrigger"]["authLevel"] == "FUNCTION"
+        assert bindings["durableClient"]["name"] == "client"

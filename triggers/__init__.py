@@ -1,0 +1,1 @@
+"""The logic behind the Functions triggers; `function_app.py` only wires these to bindings."""
