@@ -24,7 +24,9 @@ from tests.support.targets import viva_target
 
 def measure(size: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, azurite.running(Path(tmp)) as storage:
-        os.environ.update(EXPORTS_STORAGE_CONNECTION_STRING=storage.connection_string, TEST_GRAPH_TOKEN=GRAPH_FIXTURE_TOKEN)
+        os.environ.update(
+            EXPORTS_STORAGE_CONNECTION_STRING=storage.connection_string, TEST_GRAPH_TOKEN=GRAPH_FIXTURE_TOKEN
+        )
         os.environ["EXPORTS_CONTAINER"] = "bench"
         config = SimulatorConfig(job_polls=1, content_size=size, chunk_size=1024 * 1024)
         with run_simulator(config) as sim:

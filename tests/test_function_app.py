@@ -13,7 +13,7 @@ from orchestrators import names
 @functools.cache  # the worker indexes once; a second get_functions() call refuses the same names again
 def indexed() -> dict[str, list[dict[str, Any]]]:
     functions = function_app.app.get_functions()
-    return {f.get_function_name(): [json.loads(b) for b in f.get_raw_bindings()] for f in functions}
+    return {str(f.get_function_name()): [json.loads(b) for b in f.get_raw_bindings()] for f in functions}
 
 
 def test_orchestrator_and_activities_are_registered_under_their_names() -> None:
