@@ -1,0 +1,99 @@
+"""The blob writer against Azurite: complete or nothing, sha256 on the way, flat memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+from benchmarks.memory import peak_rss
+from local.azurite import Azurite
+from sinks.blob_writer import IncompleteDownloadError, existing_blob, write_stream
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def container(azurite: Azurite) -> ContainerClient:
+    client = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
+        f"w{uuid.uuid4().hex}"
+    )
+    client.create_container()
+    return client
+
+
+def chunks(total: int, seed: int = 1) -> Iterator[bytes]:
+    sizes = [1, 4095, 65536, 1_000_003, 7]
+    sent, i = 0, 0
+    while sent < total:
+        size = min(sizes[i % len(sizes)], total - sent)
+        yield hashlib.sha256(f"{seed}:{i}".encode()).digest() * (size // 32) + b"x" * (size % 32)
+        sent, i = sent + size, i + 1
+
+
+def test_streamed_blob_is_byte_identical_and_invisible_until_committed(container: ContainerClient) -> None:
+    total = 24 * 1024 * 1024 + 5
+    seen_mid_way: list[bool] = []
+
+    def watched() -> Iterator[bytes]:
+        for n, chunk in enumerate(chunks(total)):
+            if n == 40:
+                seen_mid_way.append(container.get_blob_client("out.bin").exists())
+            yield chunk
+
+    written = write_stream(
+        container, "out.bin", watched(), content_type="text/csv", attempt_id="a", block_size=4 * 1024 * 1024
+    )
+    expected = hashlib.sha256(b"".join(chunks(total))).hexdigest()
+    assert seen_mid_way == [False]
+    assert (written.size, written.sha256) == (total, expected)
+    assert hashlib.sha256(container.download_blob("out.bin").readall()).hexdigest() == expected
+    props = container.get_blob_client("out.bin").get_blob_properties()
+    assert props.content_settings.content_type == "text/csv"
+    assert props.metadata["sha256"] == expected
+    assert existing_blob(container, "out.bin") == written.__class__(**{**written.to_dict(), "etag": str(props.etag)})
+
+
+def test_a_failing_source_leaves_no_blob(container: ContainerClient) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"a" * 5_000_000
+        raise ConnectionError("upstream went away")
+
+    with pytest.raises(ConnectionError):
+        write_stream(container, "broken.bin", broken(), content_type="text/csv", attempt_id="a", block_size=1 << 20)
+    assert not container.get_blob_client("broken.bin").exists()
+
+
+def test_a_short_body_commits_nothing(container: ContainerClient) -> None:
+    with pytest.raises(IncompleteDownloadError, match="received 10 bytes but the server announced 11"):
+        write_stream(
+            container, "short.bin", iter([b"0123456789"]), content_type="x", attempt_id="a", expected_length=11
+        )
+    assert not container.get_blob_client("short.bin").exists()
+
+
+def test_rewriting_the_same_name_replaces_the_blob_whole(container: ContainerClient) -> None:
+    write_stream(container, "same.bin", chunks(3_000_000, seed=1), content_type="x", attempt_id="1", block_size=1 << 20)
+    second = write_stream(container, "same.bin", iter([b"short"]), content_type="x", attempt_id="2")
+    assert container.download_blob("same.bin").readall() == b"short"
+    assert second.size == 5
+    assert len(container.get_blob_client("same.bin").get_block_list("committed")[0]) == 1
+
+
+def test_an_empty_export_is_an_empty_blob(container: ContainerClient) -> None:
+    written = write_stream(container, "empty.csv", iter([]), content_type="text/csv", attempt_id="a")
+    assert written.size == 0
+    assert container.download_blob("empty.csv").readall() == b""
+
+
+@pytest.mark.slow
+def test_half_a_gigabyte_is_written_with_flat_memory(container: ContainerClient) -> None:
+    block = os.urandom(1024 * 1024)
+    with peak_rss() as memory:
+        written = write_stream(container, "big.bin", (block for _ in range(512)), content_type="x", attempt_id="a")
+    assert written.size == 512 * 1024 * 1024
+    assert memory.growth_mib < 64, f"peak RSS grew by {memory.growth_mib:.1f} MiB"
