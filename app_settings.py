@@ -45,6 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXPORT_MAX_CONCURRENT_JOBS", "Most upstream export jobs in flight at once", "4"),
     Setting("SAILPOINT_CLIENT_ID", "SailPoint OAuth client id (targets name this setting)", secret=True),
     Setting("SAILPOINT_CLIENT_SECRET", "SailPoint OAuth client secret (targets name this setting)", secret=True),
+    Setting(
+        "EXPORTS_QUEUE",
+        "Connection of the events queue trigger (local: Azurite; Azure: EXPORTS_QUEUE__queueServiceUri identity form)",
+        local_only=True,
+    ),
     Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
 )
 

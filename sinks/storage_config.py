@@ -36,15 +36,12 @@ class StorageSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
-        def get(name: str) -> str | None:
-            return app_settings.get(name, environ)
-
         settings = cls(
-            get("EXPORTS_STORAGE_CONNECTION_STRING"),
-            get("EXPORTS_BLOB_ACCOUNT_URL"),
-            get("EXPORTS_QUEUE_ACCOUNT_URL"),
-            get("EXPORTS_CONTAINER") or "exports",
-            get("EXPORTS_EVENTS_QUEUE") or "export-events",
+            app_settings.get("EXPORTS_STORAGE_CONNECTION_STRING", environ),
+            app_settings.get("EXPORTS_BLOB_ACCOUNT_URL", environ),
+            app_settings.get("EXPORTS_QUEUE_ACCOUNT_URL", environ),
+            app_settings.get("EXPORTS_CONTAINER", environ) or "exports",
+            app_settings.get("EXPORTS_EVENTS_QUEUE", environ) or "export-events",
         )
         if not settings.connection_string and not settings.blob_account_url:
             raise ValueError(
