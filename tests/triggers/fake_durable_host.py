@@ -1,0 +1,97 @@
+"""A loopback stand-in for the Durable extension's management HTTP API, as the Python client calls it.
+
+Only the host side is fake: the real `DurableOrchestrationClient` sends real HTTP to it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import azure.durable_functions as df
+
+
+@dataclass
+class FakeHost:
+    base_url: str
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started: list[tuple[str, str, Any]] = field(default_factory=list)
+    terminated: list[tuple[str, str]] = field(default_factory=list)
+
+    def client(self) -> df.DurableOrchestrationClient:
+        instance = f"{self.base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"
+        management = {
+            "id": "INSTANCEID",
+            "statusQueryGetUri": f"{instance}?code=k",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?code=k",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&code=k",
+            "purgeHistoryDeleteUri": f"{instance}?code=k",
+        }
+        binding = {
+            "taskHubName": "exportjobs",
+            "creationUrls": {},
+            "managementUrls": management,
+            "rpcBaseUrl": f"{self.base_url}/durabletask/",
+        }
+        return df.DurableOrchestrationClient(json.dumps(binding))
+
+
+def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            parts = url.path.strip("/").split("/")
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if parts[1] == "orchestrators":
+                name, instance_id = parts[2], parts[3]
+                payload = json.loads(body) if body else None
+                if isinstance(payload, str):  # the client sends the input JSON-encoded once more
+                    payload = json.loads(payload)
+                host.started.append((name, instance_id, payload))
+                host.instances[instance_id] = {"name": name, "instanceId": instance_id, "runtimeStatus": "Running"}
+                self._send(202, {"id": instance_id})
+            elif parts[1] == "instances" and parts[-1] == "terminate":
+                reason = parse_qs(url.query).get("reason", [""])[0]
+                host.terminated.append((parts[2], reason))
+                host.instances[parts[2]]["runtimeStatus"] = "Terminated"
+                self._send(202, None)
+            else:
+                self._send(404, None)
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path).path.strip("/").split("/")
+            status = host.instances.get(parts[2]) if parts[1] == "instances" else None
+            self._send(200 if status else 404, status or {})
+
+        def _send(self, code: int, payload: Any) -> None:
+            data = b"" if payload is None else json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+@contextmanager
+def fake_durable_host() -> Iterator[FakeHost]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    host = FakeHost(f"http://127.0.0.1:{server.server_address[1]}")
+    server.RequestHandlerClass = _handler(host)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield host
+    finally:
+        server.shutdown()
+        server.server_close()
