@@ -1,7 +1,14 @@
-"""A stand-in for the Durable Functions host: runs orchestrators through the SDK's real replay."""
+"""A stand-in for the Durable Functions host: runs production orchestrators through the SDK's real replay.
+
+The host cannot be installed on development machines, and that must not make
+the orchestration untestable; see `engine` for how the runner plays the host
+and `replay` for the one place it calls the SDK.
+"""
 
 from local.runner.clock import VirtualClock
-from local.runner.engine import LocalRunner, OrchestrationResult, RunnerEvent, flatten_actions, replay_actions
+from local.runner.engine import LocalRunner
+from local.runner.replay import flatten_actions, replay_actions
+from local.runner.results import OrchestrationResult, RunnerEvent
 from local.runner.store import HistoryStore, MemoryHistoryStore, StoredInstance
 
 __all__ = [

@@ -1,7 +1,10 @@
-"""Where the local runner keeps each instance's history, so that a crashed run can resume.
+"""Where the local runner keeps each instance's durable state, so that a crashed run can resume.
 
-The runner saves after every episode, like the Durable host does, and `resume`
-continues from what was saved: completed activities are not run again.
+The runner saves after every replay step, as the host commits history after
+every episode, and `resume` continues from what was saved: the outstanding work
+is read back from the history itself, so completed activities are not run
+again. A store only has to keep plain JSON per instance id, which is why an
+Azurite table or blob store can implement the same two-method protocol later.
 """
 
 from __future__ import annotations
@@ -9,31 +12,34 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, cast
+
+Status = Literal["Running", "Completed", "Failed", "Terminated"]
+STATUSES: tuple[Status, ...] = ("Running", "Completed", "Failed", "Terminated")
 
 
 @dataclass
 class StoredInstance:
-    """One orchestration instance's durable state."""
+    """One orchestration instance's durable state: the current generation's history and its outcome."""
 
     name: str
-    input_json: str | None
+    input: str | None  # JSON text, as in the ExecutionStarted event and the SDK payload
     history: list[dict[str, Any]] = field(default_factory=list)
     generation: int = 1
-    status: str = "Running"  # Running | Completed | Failed | Terminated
+    status: Status = "Running"
     custom_status: Any = None
     output: Any = None
     error: str | None = None
-    next_task_id: int = 0
-    handled_actions: int = 0  # how many of the SDK's (cumulative) actions were already acted on
-    pending: list[dict[str, Any]] = field(default_factory=list)  # scheduled, not yet completed work
+    parent_instance_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoredInstance:
-        return cls(**data)
+        if data.get("status") not in STATUSES:
+            raise ValueError(f"stored instance has an unknown status {data.get('status')!r}")
+        return cls(**{**data, "status": cast(Status, data["status"])})
 
 
 class HistoryStore(Protocol):
@@ -43,26 +49,22 @@ class HistoryStore(Protocol):
 
 
 class MemoryHistoryStore:
-    """Keeps copies in a dict; enough for tests and one-process runs."""
+    """Keeps JSON copies in a dict: the runner's objects never alias what was saved, as with a real store."""
 
     def __init__(self) -> None:
-        self._items: dict[str, dict[str, Any]] = {}
+        self._items: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def load(self, instance_id: str) -> StoredInstance | None:
         with self._lock:
-            data = self._items.get(instance_id)
-        return StoredInstance.from_dict(_deep_copy(data)) if data else None
+            text = self._items.get(instance_id)
+        return None if text is None else StoredInstance.from_dict(json.loads(text))
 
     def save(self, instance_id: str, instance: StoredInstance) -> None:
+        text = json.dumps(instance.to_dict())
         with self._lock:
-            self._items[instance_id] = _deep_copy(instance.to_dict())
+            self._items[instance_id] = text
 
     def instance_ids(self) -> list[str]:
         with self._lock:
             return list(self._items)
-
-
-def _deep_copy(data: dict[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = json.loads(json.dumps(data))
-    return copied
