@@ -7,12 +7,15 @@ import azure.functions as func
 
 from activities import export_activities
 from orchestrators import export_orchestrator as export_module
-from triggers import http_api
+from orchestrators import scheduled_exports
+from triggers import http_api, schedule_tick
+from triggers.configured_targets import configured_targets
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Orchestration and activities, registered under the names in orchestrators/names.py.
 app.orchestration_trigger(context_name="context")(export_module.export_orchestrator)
+app.orchestration_trigger(context_name="context")(scheduled_exports.scheduled_exports_orchestrator)
 app.activity_trigger(input_name="payload")(export_activities.create_export_job)
 app.activity_trigger(input_name="payload")(export_activities.check_export_job)
 app.activity_trigger(input_name="payload")(export_activities.download_export)
@@ -35,3 +38,9 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @app.durable_client_input(client_name="client")
 async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await http_api.cancel_export(req, client)
+
+
+@app.timer_trigger(schedule="%EXPORT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@app.durable_client_input(client_name="client")
+async def export_schedule(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    await schedule_tick.run_tick(client, configured_targets().values())

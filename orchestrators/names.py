@@ -6,3 +6,5 @@ CREATE_JOB = "create_export_job"
 CHECK_JOB = "check_export_job"
 DOWNLOAD = "download_export"
 PUBLISH_EVENT = "publish_export_event"
+
+SCHEDULED_EXPORTS_ORCHESTRATION = "scheduled_exports_orchestrator"

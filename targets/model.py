@@ -8,7 +8,6 @@ without leaking anything.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from connectors.http import check_base_url
 from connectors.registry import parse_params
 from orchestrators.poll_policy import PollSettings
+from orchestrators.schedule_plan import valid_schedule
 
 TARGET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -86,7 +86,7 @@ class Target(_Strict):
     @field_validator("schedule")
     @classmethod
     def _six_field_ncrontab(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"\S+( \S+){5}", value.strip()):
+        if value is not None and not valid_schedule(value.strip()):
             raise ValueError("schedule must be an NCRONTAB expression with six fields, e.g. '0 0 2 * * *'")
         return value.strip() if value else value
 

@@ -5,6 +5,7 @@ Only the host side is fake: the real `DurableOrchestrationClient` sends real HTT
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.durable_functions as df
+
+# The SDK keeps one aiohttp session per process, tied to the loop that first used it: every test shares this one.
+LOOP = asyncio.new_event_loop()
 
 
 @dataclass
@@ -65,7 +69,13 @@ def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
                 self._send(404, None)
 
         def do_GET(self) -> None:
-            parts = urlsplit(self.path).path.strip("/").split("/")
+            url = urlsplit(self.path)
+            parts = url.path.strip("/").split("/")
+            if parts[1:] == ["instances"]:  # a query: filter by runtimeStatus
+                wanted = set(",".join(parse_qs(url.query).get("runtimeStatus", [])).split(",")) - {""}
+                found = [i for i in host.instances.values() if not wanted or i["runtimeStatus"] in wanted]
+                self._send(200, found)
+                return
             status = host.instances.get(parts[2]) if parts[1] == "instances" else None
             self._send(200 if status else 404, status or {})
 

@@ -3,7 +3,6 @@ whose calls to the host go over HTTP to a loopback fake of the host's management
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from orchestrators import names
 from targets import Target, parse_targets
-from tests.triggers.fake_durable_host import FakeHost, fake_durable_host
+from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from triggers import configured_targets, http_api
 
 GOALS = {
@@ -26,10 +25,6 @@ GOALS = {
     },
     "auth": {"kind": "bearer_env", "env": "GRAPH_TOKEN"},
 }
-
-
-# The SDK keeps one aiohttp session per process, tied to the loop that first used it: use one loop throughout.
-LOOP = asyncio.new_event_loop()
 
 
 @pytest.fixture

@@ -1,0 +1,78 @@
+"""The timer's tick against a loopback fake of the Durable host: due targets, singletons, one capped parent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from orchestrators import names
+from targets import Target, parse_targets
+from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
+from triggers.schedule_tick import SCHEDULER_INSTANCE, run_tick
+
+NOW = datetime(2026, 3, 1, 2, 3, tzinfo=UTC)
+
+
+def target(name: str, schedule: str | None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "connector": "sailpoint",
+        "base_url": "https://acme.api.identitynow.com/v2025",
+        "auth": {"kind": "bearer_env", "env": "T"},
+        "schedule": schedule,
+    }
+
+
+TARGETS: list[Target] = list(
+    parse_targets(
+        {"targets": [target("nightly", "0 0 2 * * *"), target("five-min", "0 */5 * * * *"), target("manual", None)]}
+    ).values()
+)
+
+
+@pytest.fixture
+def host(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHost]:
+    monkeypatch.setenv("EXPORT_MAX_CONCURRENT_JOBS", "3")
+    with fake_durable_host() as fake:
+        yield fake
+
+
+def tick(host: FakeHost) -> str | None:
+    return LOOP.run_until_complete(run_tick(host.client(), TARGETS, NOW))
+
+
+def test_due_targets_start_under_one_parent_with_the_cap(host: FakeHost) -> None:
+    assert tick(host) == SCHEDULER_INSTANCE
+    [(name, instance_id, plan)] = host.started
+    assert (name, instance_id) == (names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE)
+    assert plan["max_in_flight"] == 3
+    assert [(e["target"]["name"], e["run_key"]) for e in plan["exports"]] == [
+        ("five-min", "2026-03-01T02:00:00Z"),
+        ("nightly", "2026-03-01T02:00:00Z"),
+    ]
+
+
+def test_a_tick_while_the_scheduler_still_works_starts_nothing(host: FakeHost) -> None:
+    tick(host)
+    assert tick(host) is None
+    assert len(host.started) == 1
+
+
+def test_a_repeated_tick_for_the_same_slot_starts_nothing_again(host: FakeHost) -> None:
+    tick(host)
+    plan = host.started[0][2]
+    host.instances[SCHEDULER_INSTANCE]["runtimeStatus"] = "Completed"
+    for export in plan["exports"]:  # the parent created its children under these ids
+        host.instances[export["instance_id"]] = {"instanceId": export["instance_id"], "runtimeStatus": "Completed"}
+    assert tick(host) is None
+
+
+def test_a_target_whose_previous_run_is_still_going_is_skipped(host: FakeHost) -> None:
+    host.instances["export-nightly-old"] = {
+        "instanceId": "export-nightly-old", "runtimeStatus": "Running", "customStatus": {"target": "nightly"},
+    }  # fmt: skip
+    tick(host)
+    assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]

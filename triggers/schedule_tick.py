@@ -1,0 +1,93 @@
+"""What the timer does on each tick: start every due target, as singletons, under one capped parent.
+
+A target is due when the instance for its latest schedule slot does not exist
+yet, so a tick that was skipped or failed is caught up by the next one, and a
+duplicate tick finds the instance and starts nothing. A target whose earlier
+run is still going is skipped (and logged). All due exports go to one parent
+orchestration with a fixed id, which keeps at most K upstream jobs in flight;
+while it is still working, a tick starts nothing new, so the cap holds across
+ticks too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+import app_settings
+from orchestrators import names
+from orchestrators.instance_ids import export_instance_id
+from orchestrators.schedule_plan import last_occurrence
+from targets import Target
+
+log = logging.getLogger(__name__)
+SCHEDULER_INSTANCE = "export-scheduler"
+ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def plan_exports(
+    targets: Iterable[Target],
+    now: datetime,
+    instance_exists: Callable[[str], Awaitable[bool]],
+    busy_targets: set[str],
+) -> list[dict[str, Any]]:
+    """The exports this tick should start (target input, run key, instance id)."""
+    plan = []
+    for target in sorted((t for t in targets if t.schedule), key=lambda t: t.name):
+        assert target.schedule is not None
+        run_key = _iso(last_occurrence(target.schedule, now.replace(microsecond=0)))
+        instance_id = export_instance_id(target.name, run_key)
+        if await instance_exists(instance_id):
+            continue
+        if target.name in busy_targets:
+            log.warning("target %s is due (%s) but its previous export is still running: skipped", target.name, run_key)
+            continue
+        plan.append({"target": target.to_input(), "run_key": run_key, "instance_id": instance_id})
+    return plan
+
+
+def _runtime(status: Any) -> str | None:
+    runtime = getattr(status, "runtime_status", None)
+    return getattr(runtime, "name", None) if runtime is not None else None
+
+
+async def busy_target_names(client: df.DurableOrchestrationClient) -> set[str]:
+    active = [df.OrchestrationRuntimeStatus[name] for name in ("Running", "Pending", "ContinuedAsNew")]
+    statuses = await client.get_status_by(runtime_status=active)
+    busy = set()
+    for status in statuses:
+        progress = status.custom_status if isinstance(status.custom_status, dict) else {}
+        if _runtime(status) in ACTIVE and isinstance(progress.get("target"), str):
+            busy.add(progress["target"])
+    return busy
+
+
+async def run_tick(
+    client: df.DurableOrchestrationClient, targets: Iterable[Target], now: datetime | None = None
+) -> str | None:
+    """Start this tick's exports; the scheduler instance id, or None when nothing was started."""
+    if _runtime(await client.get_status(SCHEDULER_INSTANCE)) in ACTIVE:
+        log.info("the previous scheduler run is still working: due exports start at a later tick")
+        return None
+
+    async def exists(instance_id: str) -> bool:
+        return _runtime(await client.get_status(instance_id)) is not None
+
+    moment = now or datetime.now(UTC)
+    plan = await plan_exports(targets, moment, exists, await busy_target_names(client))
+    if not plan:
+        return None
+    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS") or "4")
+    await client.start_new(
+        names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE, {"exports": plan, "max_in_flight": limit}
+    )
+    log.info("scheduler started %d export(s), at most %d at once", len(plan), limit)
+    return SCHEDULER_INSTANCE
