@@ -6,6 +6,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import export_activities
+from downstream import consumer
 from orchestrators import export_orchestrator as export_module
 from orchestrators import scheduled_exports
 from triggers import http_api, schedule_tick
@@ -44,3 +45,8 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @app.durable_client_input(client_name="client")
 async def export_schedule(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     await schedule_tick.run_tick(client, configured_targets().values())
+
+
+@app.queue_trigger(arg_name="message", queue_name="%EXPORTS_EVENTS_QUEUE%", connection="EXPORTS_QUEUE")
+def consume_export_event(message: func.QueueMessage) -> None:
+    consumer.consume_event(message.get_body().decode("utf-8"))

@@ -36,3 +36,19 @@ def test_http_routes_use_function_keys_and_a_durable_client() -> None:
         assert bindings["httpTrigger"]["methods"] == methods
         assert bindings["httpTrigger"]["authLevel"] == "FUNCTION"
         assert bindings["durableClient"]["name"] == "client"
+
+
+def test_timer_starts_the_capped_scheduler_on_the_configured_schedule() -> None:
+    functions = indexed()
+    assert functions[names.SCHEDULED_EXPORTS_ORCHESTRATION][0]["type"] == "orchestrationTrigger"
+    timer = {b["type"]: b for b in functions["export_schedule"]}
+    assert timer["timerTrigger"]["schedule"] == "%EXPORT_SCHEDULE%"
+    assert timer["timerTrigger"]["runOnStartup"] is False
+    assert timer["durableClient"]["name"] == "client"
+
+
+def test_consumer_listens_on_the_events_queue_through_a_named_connection() -> None:
+    [trigger] = indexed()["consume_export_event"]
+    assert trigger["type"] == "queueTrigger"
+    assert trigger["queueName"] == "%EXPORTS_EVENTS_QUEUE%"
+    assert trigger["connection"] == "EXPORTS_QUEUE"
