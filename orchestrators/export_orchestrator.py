@@ -199,7 +199,15 @@ class ExportRun:
         self.bytes = result["blob"]["size"]
         self.phase = "notifying"
         self._publish_status()
-        event = yield from self._notify("succeeded", blob=result["blob"], manifest=result.get("manifest"))
+        try:
+            event = yield from self._notify("succeeded", blob=result["blob"], manifest=result.get("manifest"))
+        except Exception as exc:
+            self.phase = "failed"
+            self._publish_status()
+            raise ExportFailed(
+                f"export {self.target['name']} is stored as {result['blob']['name']} but its event could not be "
+                f"published: {str(exc).splitlines()[0].strip()}"
+            ) from None
         self.phase = "succeeded"
         self._publish_status()
         return {
@@ -220,7 +228,10 @@ class ExportRun:
         self.state = self.state.evolve(last_error=message)
         self.phase = "notifying"
         self._publish_status()
-        yield from self._notify("failed", error=message)
+        try:
+            yield from self._notify("failed", error=message)
+        except Exception as exc:  # the upstream reason matters more than the event's; keep both
+            message += f" (and the failure event could not be published: {str(exc).splitlines()[0].strip()})"
         self.phase = "failed"
         self._publish_status()
         raise ExportFailed(f"export {self.target['name']} failed: {message}")

@@ -213,3 +213,14 @@ def test_no_token_or_secret_reaches_history_status_output_or_events(simulator: S
     assert all(r.status == "Completed" for r in results)
     for secret in (GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_SECRET, "sim-sp-", "Bearer"):
         assert secret not in recorded
+
+
+def test_an_unpublishable_event_fails_the_run_and_says_where_the_blob_is(simulator: Simulator) -> None:
+    def broken_publish(payload: dict[str, Any]) -> dict[str, Any]:
+        raise ConnectionError("event queue unreachable")
+
+    runner = LocalRunner(ORCHESTRATORS, {**ACTIVITIES, names.PUBLISH_EVENT: broken_publish}, timer_scale=0.001)
+    result = run(viva_target(simulator), runner=runner)
+    assert result.status == "Failed"
+    assert "is stored as goals/" in (result.error or "")
+    assert "event queue unreachable" in (result.error or "")
