@@ -22,8 +22,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from connectors.base import ErrorKind, UpstreamError
+from connectors.base import ErrorKind, JobStatus, UpstreamError
 from connectors.errors import ErrorDetails
+from connectors.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
     from connectors.credentials import TokenProvider
@@ -189,6 +190,30 @@ class ApiClient:
             finally:
                 response.close()
         raise UpstreamError(ErrorKind.PERMANENT, f"more than {MAX_REDIRECTS} redirects while downloading")
+
+
+class ResultDownloads:
+    """Opening a finished job's result, the same way for every connector: expiry first, then the download."""
+
+    def __init__(self, api: ApiClient, gone_statuses: frozenset[int]) -> None:
+        self.api = api
+        self.gone_statuses = gone_statuses
+
+    @contextmanager
+    def open(self, job: JobStatus, url: str) -> Iterator[HttpContentStream]:
+        expires = parse_timestamp(job.expires_at)
+        if expires is not None and expires <= self.api.clock():
+            raise UpstreamError(ErrorKind.EXPIRED, f"the result of job {job.job_id} expired at {job.expires_at}")
+        with self.api.stream(url, on_error=self._error) as stream:
+            yield stream
+
+    def _error(self, response: httpx.Response) -> UpstreamError:
+        error = self.api.classify(response)
+        if response.status_code in self.gone_statuses:
+            return UpstreamError(
+                ErrorKind.EXPIRED, f"result no longer available: {error.message}", status_code=response.status_code
+            )
+        return error
 
 
 class HttpContentStream:

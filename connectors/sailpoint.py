@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.credentials import TokenProvider
 from connectors.errors import parse_sailpoint_error
-from connectors.http import ApiClient, HttpContentStream, origin_of, parse_retry_after, utcnow
+from connectors.http import ApiClient, HttpContentStream, ResultDownloads, origin_of, parse_retry_after, utcnow
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
-from connectors.timestamps import normalise_timestamp, parse_timestamp
+from connectors.timestamps import normalise_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class SailPointConnector:
         self.params = params
         self.clock = clock
         self.api = ApiClient(base_url, tokens, parse_sailpoint_error, client=client, clock=clock)
+        self.results = ResultDownloads(self.api, frozenset({404, 410}))
 
     def job_url(self, job_id: str) -> str:
         return self.api.url(f"sp-config/export/{quote(job_id, safe='')}")
@@ -120,18 +121,8 @@ class SailPointConnector:
 
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
-        expires = parse_timestamp(job.expires_at)
-        if expires is not None and expires <= self.clock():
-            raise UpstreamError(ErrorKind.EXPIRED, f"the result of job {job.job_id} expired at {job.expires_at}")
-        url = job.download_url or self.job_url(job.job_id) + "/download"
-        with self.api.stream(url, on_error=self._download_error) as stream:
+        with self.results.open(job, job.download_url or self.job_url(job.job_id) + "/download") as stream:
             yield stream
-
-    def _download_error(self, response: httpx.Response) -> UpstreamError:
-        error = self.api.classify(response)
-        if response.status_code in (404, 410):
-            return UpstreamError(ErrorKind.EXPIRED, f"result no longer available: {error.message}", status_code=404)
-        return error
 
     def _status(self, response: httpx.Response) -> JobStatus:
         try:

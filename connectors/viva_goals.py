@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.credentials import TokenProvider
 from connectors.errors import parse_graph_error
-from connectors.http import ApiClient, HttpContentStream, parse_retry_after, utcnow
-from connectors.timestamps import normalise_timestamp, parse_timestamp
+from connectors.http import ApiClient, HttpContentStream, ResultDownloads, parse_retry_after, utcnow
+from connectors.timestamps import normalise_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,8 @@ class VivaGoalsConnector:
         self.params = params
         self.clock = clock
         self.api = ApiClient(base_url, tokens, parse_graph_error, client=client, clock=clock)
+        # The content of a job that is not (or no longer) available: undocumented, so all three mean "gone".
+        self.results = ResultDownloads(self.api, frozenset({404, 409, 410}))
 
     def job_url(self, job_id: str) -> str:
         return self.api.url(f"{COLLECTION}/{quote(job_id, safe='')}")
@@ -154,20 +156,8 @@ class VivaGoalsConnector:
 
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
-        expires = parse_timestamp(job.expires_at)
-        if expires is not None and expires <= self.clock():
-            raise UpstreamError(ErrorKind.EXPIRED, f"the result of job {job.job_id} expired at {job.expires_at}")
-        url = job.download_url or self.job_url(job.job_id) + "/content"
-        with self.api.stream(url, on_error=self._content_error) as stream:
+        with self.results.open(job, job.download_url or self.job_url(job.job_id) + "/content") as stream:
             yield stream
-
-    def _content_error(self, response: httpx.Response) -> UpstreamError:
-        error = self.api.classify(response)
-        if response.status_code in (404, 409, 410):
-            return UpstreamError(
-                ErrorKind.EXPIRED, f"result no longer available: {error.message}", status_code=response.status_code
-            )
-        return error
 
     def _status(self, response: httpx.Response) -> JobStatus:
         try:
