@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from local.simulator.content import csv_chunks, csv_length
 from local.simulator.exchange import Exchange
-from local.simulator.state import Fault, Job, SimState, utcnow
+from local.simulator.state import Fault, Job, SimState, retry_after_header, utcnow
 
 COLLECTION = ["employeeexperience", "goals", "exportjobs"]
 READ_SCOPES = {"Goals-Export.Read.All", "Goals-Export.ReadWrite.All"}
@@ -256,12 +256,8 @@ def get(ex: Exchange, state: SimState, job_id: str) -> None:
     job = find(ex, state, job_id)
     if job is None:
         return
-    with state.lock:
-        job.polls += 1
-        state.stats.count_poll(job_id)
-        status = status_of(job, state, utcnow())
-    retry = state.config.retry_after_s
-    headers = {"Retry-After": str(retry)} if retry is not None and status in ("notStarted", "running") else {}
+    status = state.poll(job, status_of)
+    headers = retry_after_header(state.config.retry_after_s, status in ("notStarted", "running"))
     ex.send_json(200, shaped(ex, state, entity(ex, state, job, status)), headers)
 
 

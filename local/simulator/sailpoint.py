@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from local.simulator.content import sailpoint_chunks
 from local.simulator.exchange import Exchange
-from local.simulator.state import Fault, Job, SimState, utcnow
+from local.simulator.state import Fault, Job, SimState, retry_after_header, utcnow
 
 VERSIONS = ("beta", "v2024", "v2025", "v3")
 OBJECT_TYPES = SAILPOINT_OBJECT_TYPES
@@ -178,12 +178,8 @@ def status(ex: Exchange, state: SimState, job_id: str) -> None:
     job = find(ex, state, job_id)
     if job is None:
         return
-    with state.lock:
-        job.polls += 1
-        state.stats.count_poll(job_id)
-        current = status_of(job, state, utcnow())
-    retry = state.config.sailpoint_retry_after_s
-    headers = {"Retry-After": str(retry)} if retry is not None and current in ("NOT_STARTED", "IN_PROGRESS") else {}
+    current = state.poll(job, status_of)
+    headers = retry_after_header(state.config.sailpoint_retry_after_s, current in ("NOT_STARTED", "IN_PROGRESS"))
     ex.send_json(200, job_body(job, current), headers)
 
 

@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +139,13 @@ class SimState:
             self.jobs[job.job_id] = job
             self.stats.jobs_created[job.api] += 1
 
+    def poll(self, job: Job, status_of: Callable[[Job, SimState, datetime], str]) -> str:
+        """Count one status request for `job` and return its status in the API's own words."""
+        with self.lock:
+            job.polls += 1
+            self.stats.count_poll(job.job_id)
+            return status_of(job, self, utcnow())
+
     def take_fail_flag(self) -> bool:
         with self.lock:
             if self.config.fail_jobs > 0:
@@ -179,3 +187,7 @@ class SimState:
         with self.lock:
             self.sp_tokens[token] = (client_id, utcnow() + timedelta(seconds=ttl))
         return token, ttl
+
+
+def retry_after_header(seconds: int | None, still_running: bool) -> dict[str, str]:
+    return {"Retry-After": str(seconds)} if seconds is not None and still_running else {}
