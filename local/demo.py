@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     config = SimulatorConfig(job_polls=4, retry_after_s=30, content_size=args.content_size)
+    shutil.rmtree(args.workdir / "azurite", ignore_errors=True)  # each demo starts from empty storage
     with azurite.running(args.workdir / "azurite") as storage, run_simulator(config) as sim:
         console.print(f"[bold]Azurite[/bold] blob {storage.blob_endpoint}  queue {storage.queue_endpoint}")
         console.print(f"[bold]Upstream simulator[/bold] {sim.base_url}")
