@@ -50,3 +50,8 @@ async def export_schedule(timer: func.TimerRequest, client: df.DurableOrchestrat
 @app.queue_trigger(arg_name="message", queue_name="%EXPORTS_EVENTS_QUEUE%", connection="EXPORTS_QUEUE")
 def consume_export_event(message: func.QueueMessage) -> None:
     consumer.consume_event(message.get_body().decode("utf-8"))
+
+
+@app.event_grid_trigger(arg_name="event")
+def consume_export_grid_event(event: func.EventGridEvent) -> None:
+    consumer.consume_event(consumer.cloud_event_json(event.get_json(), event.id, event.subject, event.event_type))

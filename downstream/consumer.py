@@ -22,6 +22,11 @@ class Consumed:
     sha256: str | None = None
 
 
+def cloud_event_json(data: Any, event_id: str, subject: str | None, event_type: str) -> str:
+    """The structured CloudEvent JSON for an event that reached us through an Event Grid trigger."""
+    return json.dumps({"id": event_id, "subject": subject, "type": event_type, "data": data})
+
+
 def consume_event(message: str, settings: StorageSettings | None = None) -> Consumed:
     event: dict[str, Any] = json.loads(message)
     data = event.get("data") or {}

@@ -52,3 +52,8 @@ def test_consumer_listens_on_the_events_queue_through_a_named_connection() -> No
     assert trigger["type"] == "queueTrigger"
     assert trigger["queueName"] == "%EXPORTS_EVENTS_QUEUE%"
     assert trigger["connection"] == "EXPORTS_QUEUE"
+
+
+def test_an_event_grid_subscription_can_feed_the_same_consumer() -> None:
+    [trigger] = indexed()["consume_export_grid_event"]
+    assert trigger["type"] == "eventGridTrigger"

@@ -174,3 +174,15 @@ def test_bearer_token_is_not_sent_to_another_origin(simulator: Simulator) -> Non
     downloads = simulator.stats.requests_for("graph.content")
     assert [r.had_authorization for r in downloads] == [False]
     assert all(r.had_authorization for r in simulator.stats.requests_for("graph.get"))
+
+
+def test_unknown_status_values_read_as_still_running_and_are_logged(
+    simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = connector(simulator)
+    job = conn.start_job()
+    simulator.inject("graph.get", status=200, body={"id": job.job_id, "status": "unknownFutureValue"})
+    status = conn.get_job(job.job_id)
+    assert status.state is JobState.UNKNOWN
+    assert status.state.is_active
+    assert "unknownFutureValue" in caplog.text

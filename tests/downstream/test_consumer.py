@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from downstream import ChecksumMismatch, iter_records, latest_manifest
-from downstream.consumer import consume_event
+from downstream.consumer import cloud_event_json, consume_event
 from local.cli import run_export
 from local.simulator import Simulator, expected_content
 from tests.support import storage
@@ -51,3 +51,12 @@ def test_a_failure_event_is_reported_not_read(simulator: Simulator) -> None:
     run_export(viva_target(simulator), run_key="x", timer_scale=0.001)
     [event] = storage.events()
     assert consume_event(json.dumps(event)).outcome == "failed"
+
+
+def test_an_event_grid_delivery_is_consumed_like_a_queue_message(simulator: Simulator) -> None:
+    run_export(viva_target(simulator), run_key="grid", timer_scale=0.001)
+    [event] = storage.events()
+    message = cloud_event_json(event["data"], event["id"], event.get("subject"), event["type"])
+    consumed = consume_event(message)
+    assert consumed.outcome == "succeeded"
+    assert consumed.sha256 == event["data"]["blob"]["sha256"]

@@ -142,3 +142,21 @@ def test_event_grid_publisher_sends_what_event_grid_checks(event_grid: str) -> N
     assert len(_EventGrid.received) == 1
     assert _EventGrid.received[0]["type"] == "com.exportpipeline.export.succeeded"
     assert _EventGrid.received[0]["data"]["blob"]["sha256"] == "ab"
+
+
+def test_account_urls_use_the_managed_identity_and_nothing_is_a_connection_string() -> None:
+    settings = StorageSettings.from_env(
+        {
+            "EXPORTS_BLOB_ACCOUNT_URL": "https://acct.blob.core.windows.net",
+            "EXPORTS_QUEUE_ACCOUNT_URL": "https://acct.queue.core.windows.net",
+        }
+    )
+    blob, queue = settings.blob_service(), settings.queue_client()
+    assert blob.account_name == "acct"
+    assert type(blob.credential).__name__ == "DefaultAzureCredential"
+    assert type(queue.credential).__name__ == "DefaultAzureCredential"
+
+
+def test_missing_storage_settings_say_which_to_set() -> None:
+    with pytest.raises(ValueError, match="EXPORTS_STORAGE_CONNECTION_STRING"):
+        StorageSettings.from_env({})
