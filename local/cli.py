@@ -2,7 +2,10 @@
 
 Progress goes to stderr; stdout gets exactly one JSON summary, so the command
 composes with other tools. Exit code 0 only when the export succeeded; any
-failure ends with one readable line on stderr.
+failure ends with one readable line on stderr. The runner's history is kept in
+the export storage account unless `--history memory`, so a run cut short
+(Ctrl-C, a crash) resumes when repeated with the same `--run-key` instead of
+starting a second upstream job.
 """
 
 from __future__ import annotations
@@ -11,20 +14,24 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from activities.export_activities import ACTIVITIES
 from local.progress import ProgressPrinter
-from local.runner import LocalRunner, OrchestrationResult
+from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, MemoryHistoryStore, OrchestrationResult
 from orchestrators import names
 from orchestrators.export_orchestrator import export_orchestrator
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
+from sinks.storage_config import StorageSettings
 from targets import Target, TargetsError, load_targets
 
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"
+HISTORY_CONTAINER = "runner-history"
+INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
 ORCHESTRATORS = {names.EXPORT_ORCHESTRATION: export_orchestrator}
 
 
@@ -39,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         help="export storage (default: $EXPORTS_STORAGE_CONNECTION_STRING, else Azurite on its default ports)",
     )
     parser.add_argument("--container", help="blob container (default: $EXPORTS_CONTAINER or 'exports')")
+    parser.add_argument(
+        "--history",
+        choices=("memory", "azurite"),
+        default="azurite",
+        help=f"where the runner keeps its history (default: azurite, container {HISTORY_CONTAINER!r} of the export "
+        "storage, so a re-run with the same --run-key after a crash resumes)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
@@ -53,6 +67,13 @@ def configure_storage(args: argparse.Namespace) -> None:
         os.environ["EXPORTS_CONTAINER"] = args.container
 
 
+def history_store(kind: str) -> HistoryStore:
+    """`azurite` keeps the history next to the exports, so it outlives this process; `memory` dies with it."""
+    if kind == "memory":
+        return MemoryHistoryStore()
+    return BlobHistoryStore(replace(StorageSettings.from_env(), container=HISTORY_CONTAINER).container_client())
+
+
 def run_export(
     target: Target,
     *,
@@ -60,8 +81,9 @@ def run_export(
     timer_scale: float,
     progress: ProgressPrinter | None = None,
     runner: LocalRunner | None = None,
+    store: HistoryStore | None = None,
 ) -> OrchestrationResult:
-    runner = runner or LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=timer_scale, on_event=progress)
+    runner = runner or LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=timer_scale, on_event=progress, store=store)
     request = ExportInput(target=target.to_input(), run_key=run_key)
     return runner.run(names.EXPORT_ORCHESTRATION, request.to_dict(), export_instance_id(target.name, run_key))
 
@@ -99,10 +121,20 @@ def run_main(argv: list[str]) -> int:
         return 2
     target = targets[args.target]
     configure_storage(args)
-    run_key = args.run_key or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    result = run_export(
-        target, run_key=run_key, timer_scale=args.timer_scale, progress=ProgressPrinter(quiet=args.quiet)
-    )
+    # The history outlives this process, so a generated key must not meet an earlier run's within one second.
+    run_key = args.run_key or datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    try:
+        result = run_export(
+            target,
+            run_key=run_key,
+            timer_scale=args.timer_scale,
+            progress=ProgressPrinter(quiet=args.quiet),
+            store=history_store(args.history),
+        )
+    except KeyboardInterrupt:  # the key may have been generated: without it the saved run cannot be found
+        resume = f"; repeat with --run-key {run_key} to resume" if args.history == "azurite" else ""
+        print(f"error: interrupted{resume}", file=sys.stderr)
+        return INTERRUPTED
     print(json.dumps(summary(target, result), indent=2))
     if result.status != "Completed":
         print(f"error: {result.error or result.status}", file=sys.stderr)

@@ -5,6 +5,7 @@ the orchestration untestable; see `engine` for how the runner plays the host
 and `replay` for the one place it calls the SDK.
 """
 
+from local.runner.blob_store import BlobHistoryStore
 from local.runner.clock import VirtualClock
 from local.runner.engine import LocalRunner
 from local.runner.replay import flatten_actions, replay_actions
@@ -12,6 +13,7 @@ from local.runner.results import OrchestrationResult, RunnerEvent
 from local.runner.store import HistoryStore, MemoryHistoryStore, StoredInstance
 
 __all__ = [
+    "BlobHistoryStore",
     "HistoryStore",
     "LocalRunner",
     "MemoryHistoryStore",

@@ -1,0 +1,370 @@
+"""The fault matrix: one end-to-end export per row, each under one fault, all held to the same promises.
+
+Each row runs the production orchestrator and activities on the local runner
+against the simulator over HTTP and Azurite, and injects one fault the real
+services or the machine can produce. Whatever the fault, the pipeline promises
+the same things to downstream readers, so every row is checked for all of
+them by one function: no partial or orphan blob is ever visible, there is at
+most one content blob per export, exactly one event is published, and a
+failed run says why in its orchestration error and in the event. A row adds
+only what is special about its fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+import activities.export_activities as export_activities
+from activities.export_activities import ACTIVITIES
+from local.cli import ORCHESTRATORS, history_store, run_export
+from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, OrchestrationResult, RunnerEvent
+from local.simulator import Simulator
+from orchestrators import names
+from orchestrators.instance_ids import export_instance_id
+from sinks.blob_writer import DEFAULT_BLOCK_SIZE, write_stream
+from sinks.storage_config import StorageSettings
+from targets import Target
+from tests.faults.conftest import RestartableAzurite
+from tests.support import storage
+from tests.support.content import expected_sha256
+from tests.support.targets import sailpoint_target, viva_target
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
+
+SCALE = 0.001  # a 1200 s Retry-After waits 1.2 s of real time; the orchestration still sees 1200 s pass
+Activity = Callable[[Any], Any]
+CONTENT = re.compile(r"^(?P<target>[a-z0-9_-]+)/(?P<key>[^/]+)/content\.(csv|json)$")
+MANIFEST = re.compile(r"^(?P<target>[a-z0-9_-]+)/(?P<key>[^/]+)/manifest\.json$")
+LATEST = re.compile(r"^(?P<target>[a-z0-9_-]+)/latest\.json$")
+
+
+class Crash(KeyboardInterrupt):
+    """Ctrl-C arriving while an activity runs: the runner's process dies, nothing is recorded as a failure."""
+
+
+@dataclass
+class Trial:
+    """One row's world: the simulator, activity overrides, and what the runner reported."""
+
+    sim: Simulator
+    request: pytest.FixtureRequest
+    overrides: dict[str, Activity] = field(default_factory=dict)
+    events: list[RunnerEvent] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def runner(self, store: HistoryStore | None = None) -> LocalRunner:
+        activities = {name: self._counted(name, self.overrides.get(name, fn)) for name, fn in ACTIVITIES.items()}
+        return LocalRunner(ORCHESTRATORS, activities, timer_scale=SCALE, on_event=self.events.append, store=store)
+
+    def run(self, target: Target, *, key: str = "", runner: LocalRunner | None = None) -> OrchestrationResult:
+        with runner or self.runner() as active:
+            return run_export(target, run_key=key or uuid.uuid4().hex, timer_scale=SCALE, runner=active)
+
+    def waits(self) -> list[float]:
+        """The durable waits the orchestration asked for, unscaled, in order (not the SDK's retry timers)."""
+        return [e.detail["seconds"] for e in self.events if e.kind == "timer_created" and not e.detail["retry"]]
+
+    def failed_activities(self, name: str) -> list[str]:
+        return [e.detail["reason"] for e in self.events if e.kind == "activity_failed" and e.detail["name"] == name]
+
+    def _counted(self, name: str, fn: Activity) -> Activity:
+        def counted(payload: Any) -> Any:
+            with self._lock:
+                self.calls[name] += 1
+            return fn(payload)
+
+        return counted
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: OrchestrationResult
+    target: Target
+    fails_with: str | None = None  # None: the row must succeed; else a fragment of the reason it must give
+
+
+@pytest.fixture
+def trial(simulator: Simulator, request: pytest.FixtureRequest) -> Trial:
+    return Trial(simulator, request)
+
+
+# -- the promises every row keeps -------------------------------------------------------------------
+
+
+def blob_sha256(container: ContainerClient, name: str) -> str:
+    digest = hashlib.sha256()
+    for chunk in container.download_blob(name).chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def assert_only_whole_blobs_with_manifests(target: str) -> list[str]:
+    """Every visible content blob is exactly what its manifest says; nothing else lies around. Its names."""
+    container = storage.container()
+    listed = storage.blob_names()
+    unexpected = [n for n in listed if not (CONTENT.match(n) or MANIFEST.match(n) or LATEST.match(n))]
+    assert unexpected == [], f"blobs that are neither content, manifest nor latest.json: {unexpected}"
+    contents = [n for n in listed if CONTENT.match(n)]
+    manifests = {n.rsplit("/", 1)[0]: n for n in listed if MANIFEST.match(n)}
+    for name in contents:
+        folder = name.rsplit("/", 1)[0]
+        assert folder in manifests, f"{name} has no manifest"
+        described = storage.read_json(manifests[folder])["blob"]
+        size = container.get_blob_client(name).get_blob_properties().size
+        assert (described["name"], described["size"]) == (name, size), f"{name}: manifest says {described}"
+        assert blob_sha256(container, name) == described["sha256"], f"{name} is not the blob its manifest describes"
+    orphans = [m for folder, m in manifests.items() if not any(c.startswith(folder + "/") for c in contents)]
+    assert orphans == [], f"manifests without a content blob: {orphans}"
+    return [n for n in contents if n.startswith(f"{target}/")]
+
+
+def assert_promises_kept(outcome: Outcome, sim: Simulator) -> None:
+    result, target = outcome.result, outcome.target
+    contents = assert_only_whole_blobs_with_manifests(target.name)
+    events = storage.events()
+    assert len(events) == 1, f"expected exactly one event, got {len(events)}: {events}"
+    event = events[0]
+    assert event["data"]["instance_id"] == result.instance_id
+    if outcome.fails_with is None:
+        assert result.status == "Completed", result.error
+        blob = result.output["blob"]
+        api = "graph" if target.connector == "viva_goals" else "sailpoint"
+        assert blob["sha256"] == expected_sha256(api, result.output["job_id"], sim.config.content_size)
+        assert contents == [blob["name"]], f"one content blob for the export, got {contents}"
+        assert storage.read_json(f"{target.name}/latest.json") == storage.read_json(result.output["manifest"])
+        assert event["type"] == "com.exportpipeline.export.succeeded"
+        assert event["data"]["blob"] == blob
+    else:
+        assert result.status == "Failed"
+        assert outcome.fails_with in (result.error or ""), result.error
+        assert contents == [], f"a failed export left content blobs: {contents}"
+        assert event["type"] == "com.exportpipeline.export.failed"
+        assert outcome.fails_with in (event["data"]["error"] or ""), event["data"]["error"]
+
+
+# -- the rows ---------------------------------------------------------------------------------------
+
+
+def throttled_with_escalating_retry_after(trial: Trial) -> Outcome:
+    storm = [60, 300, 600, 1200]
+    for seconds in storm:
+        trial.sim.inject("graph.get", status=429, retry_after=seconds)
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    waits = [round(w) for w in trial.waits()]
+    assert storm in [waits[i : i + len(storm)] for i in range(len(waits))], f"waits were {waits}"
+    assert [r.status for r in trial.sim.stats.requests_for("graph.get")].count(429) == len(storm)
+    return Outcome(result, target)
+
+
+def burst_of_server_errors(trial: Trial) -> Outcome:
+    trial.sim.config.job_polls = 2
+    trial.sim.inject("sp.create", status=500)
+    trial.sim.inject("sp.status", status=503, count=3)
+    trial.sim.inject("sp.download", status=502)
+    target = sailpoint_target(trial.sim)
+    result = trial.run(target)
+    errors = Counter(r.status for r in trial.sim.stats.requests if r.status >= 500)
+    assert errors == {500: 1, 503: 3, 502: 1}
+    assert trial.sim.stats.jobs_created["sailpoint"] == 1
+    return Outcome(result, target)
+
+
+def connection_dropped_mid_download(trial: Trial) -> Outcome:
+    trial.sim.config.content_size = DEFAULT_BLOCK_SIZE + 4 * 1024 * 1024
+    trial.sim.inject("graph.content", drop_after_bytes=DEFAULT_BLOCK_SIZE + 1024 * 1024)  # one block was staged
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    assert len(trial.sim.stats.requests_for("graph.content")) == 2
+    return Outcome(result, target)
+
+
+def azurite_restarted_during_upload(trial: Trial) -> Outcome:
+    own: RestartableAzurite = trial.request.getfixturevalue("restartable_azurite")
+    monkeypatch: pytest.MonkeyPatch = trial.request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("EXPORTS_STORAGE_CONNECTION_STRING", own.azurite.connection_string)
+    # The SDK's own retries wait 15 s and more before each new attempt; without them the first refused
+    # request fails the activity, and recovering is up to the orchestration's retry of the download.
+    monkeypatch.setattr(StorageSettings, "blob_service", without_sdk_retries)
+    staged_at_stop: list[int] = []
+
+    def write_stream_cut_by_an_outage(container: ContainerClient, blob_name: str, chunks: Any, **kw: Any) -> Any:
+        def chunks_until_outage() -> Iterator[bytes]:
+            passed = 0
+            for chunk in chunks:
+                if own.stops == 0 and passed >= DEFAULT_BLOCK_SIZE:  # the first block is staged by now
+                    _, uncommitted = container.get_blob_client(blob_name).get_block_list("uncommitted")
+                    staged_at_stop.append(len(uncommitted))
+                    own.stop()
+                passed += len(chunk)
+                yield chunk
+
+        return write_stream(container, blob_name, chunks_until_outage(), **kw)
+
+    def download_then_restart(payload: Any) -> Any:
+        try:
+            return ACTIVITIES[names.DOWNLOAD](payload)
+        finally:
+            if own.stops > own.restarts:
+                own.restart()
+
+    monkeypatch.setattr(export_activities, "write_stream", write_stream_cut_by_an_outage)
+    trial.overrides[names.DOWNLOAD] = download_then_restart
+    trial.sim.config.content_size = DEFAULT_BLOCK_SIZE + 4 * 1024 * 1024
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    assert (own.stops, own.restarts, own.running) == (1, 1, True)
+    assert staged_at_stop == [1]
+    assert len(trial.failed_activities(names.DOWNLOAD)) == 1, trial.failed_activities(names.DOWNLOAD)
+    assert trial.calls[names.DOWNLOAD] == 2
+    return Outcome(result, target)
+
+
+def without_sdk_retries(settings: StorageSettings) -> BlobServiceClient:
+    assert settings.connection_string
+    return BlobServiceClient.from_connection_string(settings.connection_string, retry_total=0)
+
+
+def sailpoint_token_expired_mid_poll(trial: Trial) -> Outcome:
+    trial.sim.config.job_polls = 3
+    tokens_at_expiry: list[int] = []
+
+    def check_after_expiry(payload: Any) -> Any:
+        if trial.calls[names.CHECK_JOB] == 2:  # the first poll used the cached token; now it expires
+            trial.sim.expire_sailpoint_tokens()
+            tokens_at_expiry.append(len(trial.sim.stats.requests_for("sp.token")))
+        return ACTIVITIES[names.CHECK_JOB](payload)
+
+    trial.overrides[names.CHECK_JOB] = check_after_expiry
+    target = sailpoint_target(trial.sim)
+    result = trial.run(target)
+    assert len(tokens_at_expiry) == 1
+    assert len(trial.sim.stats.requests_for("sp.token")) == tokens_at_expiry[0] + 1  # refreshed once
+    statuses = [r.status for r in trial.sim.stats.requests_for("sp.status")]
+    assert statuses.count(401) == 1, statuses
+    assert statuses[statuses.index(401) + 1] == 200  # the same poll, retried with the new token
+    return Outcome(result, target)
+
+
+def job_stuck_until_the_deadline(trial: Trial) -> Outcome:
+    trial.sim.config.never_finish = True
+    trial.sim.config.retry_after_s = 30
+    target = viva_target(trial.sim, deadline_s=300)
+    result = trial.run(target)
+    assert 300 / 30 <= trial.sim.stats.polls(result.custom_status["job_id"]) <= 300 / 30 + 1
+    waits = trial.waits()
+    assert max(waits) <= 30
+    assert 300 - 30 < sum(waits) <= 300.001  # the last wait is cut short so that no wait runs past the deadline
+    return Outcome(result, target, fails_with="deadline of 300 s passed after")
+
+
+def job_failed_then_recreated(trial: Trial) -> Outcome:
+    trial.sim.config.fail_jobs = 1
+    target = sailpoint_target(trial.sim)
+    result = trial.run(target)
+    assert result.output["recreations"] == 1
+    assert trial.sim.stats.jobs_created["sailpoint"] == 2
+    return Outcome(result, target)
+
+
+def job_failing_past_the_recreation_limit(trial: Trial) -> Outcome:
+    trial.sim.config.fail_jobs = 5
+    target = viva_target(trial.sim, max_recreations=1)
+    result = trial.run(target)
+    assert trial.sim.stats.jobs_created["graph"] == 2
+    assert trial.calls[names.DOWNLOAD] == 0
+    return Outcome(result, target, fails_with="objectives that were deleted during the export")  # upstream's words
+
+
+def result_expired_before_download(trial: Trial) -> Outcome:
+    expired: list[str] = []
+
+    def download_after_expiry(payload: Any) -> Any:
+        if not expired:
+            expired.append(payload["job"]["job_id"])
+            trial.sim.expire(expired[0])
+        return ACTIVITIES[names.DOWNLOAD](payload)
+
+    trial.overrides[names.DOWNLOAD] = download_after_expiry
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    assert result.output["recreations"] == 1
+    assert result.output["job_id"] != expired[0]
+    assert trial.sim.stats.jobs_created["graph"] == 2
+    return Outcome(result, target)
+
+
+def duplicate_trigger(trial: Trial) -> Outcome:
+    target = viva_target(trial.sim)
+    first = trial.run(target, key="nightly-1", runner=trial.runner(history_store("azurite")))
+    calls_after_first = sum(trial.calls.values())
+    second = trial.run(target, key="nightly-1", runner=trial.runner(history_store("azurite")))
+    assert second.instance_id == first.instance_id
+    assert (second.status, second.output) == (first.status, first.output)
+    assert sum(trial.calls.values()) == calls_after_first  # the second trigger ran nothing
+    assert trial.sim.stats.jobs_created["graph"] == 1
+    return Outcome(second, target)
+
+
+def runner_crash_then_resume_from_azurite(trial: Trial) -> Outcome:
+    trial.sim.config.content_size = 256 * 1024
+    trial.sim.config.job_polls = 2
+    crashed: list[str] = []
+
+    def download_then_die(payload: Any) -> Any:
+        answer = ACTIVITIES[names.DOWNLOAD](payload)  # committed, but the history will never know
+        if not crashed:
+            crashed.append(payload["job"]["job_id"])
+            raise Crash
+        return answer
+
+    trial.overrides[names.DOWNLOAD] = download_then_die
+    target, key = viva_target(trial.sim), uuid.uuid4().hex
+    with pytest.raises(Crash):
+        trial.run(target, key=key, runner=trial.runner(history_store("azurite")))
+    before = dict(trial.calls)
+    assert before == {names.CREATE_JOB: 1, names.CHECK_JOB: 2, names.DOWNLOAD: 1}
+
+    store = history_store("azurite")
+    assert isinstance(store, BlobHistoryStore)  # a new store, reading what the dead runner saved in Azurite
+    saved = store.load(export_instance_id(target.name, key))
+    assert saved is not None
+    assert saved.status == "Running"
+    result = trial.run(target, key=key, runner=trial.runner(store))
+    resumed = {name: count - before.get(name, 0) for name, count in trial.calls.items()}
+    assert resumed == {names.CREATE_JOB: 0, names.CHECK_JOB: 0, names.DOWNLOAD: 1, names.PUBLISH_EVENT: 1}
+    assert result.output["reused"] is True  # the re-run download found the committed blob
+    assert len(trial.sim.stats.requests_for("graph.content")) == 1
+    assert trial.sim.stats.jobs_created["graph"] == 1
+    return Outcome(result, target)
+
+
+ROWS = [
+    pytest.param(throttled_with_escalating_retry_after, id="429-storm-escalating-retry-after"),
+    pytest.param(burst_of_server_errors, id="5xx-burst"),
+    pytest.param(connection_dropped_mid_download, id="connection-dropped-mid-download"),
+    pytest.param(azurite_restarted_during_upload, id="azurite-restarted-during-upload"),
+    pytest.param(sailpoint_token_expired_mid_poll, id="sailpoint-token-expired-mid-poll"),
+    pytest.param(job_stuck_until_the_deadline, id="job-stuck-until-deadline"),
+    pytest.param(job_failed_then_recreated, id="job-failed-then-recreated"),
+    pytest.param(job_failing_past_the_recreation_limit, id="job-failing-past-recreation-limit"),
+    pytest.param(result_expired_before_download, id="result-expired-before-download"),
+    pytest.param(duplicate_trigger, id="duplicate-trigger-same-run-key"),
+    pytest.param(runner_crash_then_resume_from_azurite, id="runner-crash-then-resume-from-azurite"),
+]
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_export_under_fault_keeps_every_promise(row: Callable[[Trial], Outcome], trial: Trial) -> None:
+    assert_promises_kept(row(trial), trial.sim)
