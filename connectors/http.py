@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -35,6 +35,7 @@ MAX_RETRY_AFTER_S = 24 * 3600.0
 MAX_REDIRECTS = 5
 DEFAULT_CHUNK = 1024 * 1024
 ErrorParser = Callable[[bytes, str], ErrorDetails]
+P = TypeVar("P")
 
 
 def utcnow() -> datetime:
@@ -238,3 +239,38 @@ class HttpContentStream:
 def network_error(url: str, exc: httpx.TransportError) -> UpstreamError:
     _, host, port = origin_of(url)
     return UpstreamError(ErrorKind.TRANSIENT, f"network error talking to {host}:{port}: {type(exc).__name__}")
+
+
+class HttpExportConnector(Generic[P]):
+    """What every HTTP export connector shares: its API client, its result downloads, its parameters.
+
+    A connector names its error parser and the statuses that mean "the result is gone"; it writes only what
+    differs: the paths, the request body, and how a job reads.
+    """
+
+    name: str
+    parse_error: ErrorParser
+    gone_statuses: frozenset[int]
+    content_suffix: str
+
+    def __init__(
+        self,
+        base_url: str,
+        params: P,
+        tokens: TokenProvider,
+        *,
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.params = params
+        self.clock = clock
+        self.api = ApiClient(base_url, tokens, type(self).parse_error, client=client, clock=clock)
+        self.results = ResultDownloads(self.api, self.gone_statuses)
+
+    def job_url(self, job_id: str) -> str:
+        raise NotImplementedError
+
+    @contextmanager
+    def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
+        with self.results.open(job, job.download_url or self.job_url(job.job_id) + self.content_suffix) as stream:
+            yield stream

@@ -8,9 +8,6 @@ byte for byte (RULE objects carry JWS signatures; re-serialising breaks them).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -18,9 +15,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.credentials import TokenProvider
 from connectors.errors import parse_sailpoint_error
-from connectors.http import ApiClient, HttpContentStream, ResultDownloads, origin_of, parse_retry_after, utcnow
+from connectors.http import HttpExportConnector, origin_of, parse_retry_after
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
 
@@ -92,22 +88,11 @@ def default_token_url(base_url: str) -> str:
     return f"{scheme}://{host}{'' if port == default_port else f':{port}'}/oauth/token"
 
 
-class SailPointConnector:
+class SailPointConnector(HttpExportConnector[SailPointParams]):
     name = "sailpoint"
-
-    def __init__(
-        self,
-        base_url: str,
-        params: SailPointParams,
-        tokens: TokenProvider,
-        *,
-        client: httpx.Client | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.params = params
-        self.clock = clock
-        self.api = ApiClient(base_url, tokens, parse_sailpoint_error, client=client, clock=clock)
-        self.results = ResultDownloads(self.api, frozenset({404, 410}))
+    parse_error = staticmethod(parse_sailpoint_error)
+    gone_statuses = frozenset({404, 410})
+    content_suffix = "/download"
 
     def job_url(self, job_id: str) -> str:
         return self.api.url(f"sp-config/export/{quote(job_id, safe='')}")
@@ -118,11 +103,6 @@ class SailPointConnector:
 
     def get_job(self, job_id: str) -> JobStatus:
         return self._status(self.api.request("GET", self.job_url(job_id)))
-
-    @contextmanager
-    def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
-        with self.results.open(job, job.download_url or self.job_url(job.job_id) + "/download") as stream:
-            yield stream
 
     def _status(self, response: httpx.Response) -> JobStatus:
         try:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -21,9 +18,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.credentials import TokenProvider
 from connectors.errors import parse_graph_error
-from connectors.http import ApiClient, HttpContentStream, ResultDownloads, parse_retry_after, utcnow
+from connectors.http import HttpExportConnector, parse_retry_after
 from connectors.timestamps import normalise_timestamp
 
 log = logging.getLogger(__name__)
@@ -104,23 +100,12 @@ def _entity(body: Any) -> dict[str, Any]:
     return body
 
 
-class VivaGoalsConnector:
+class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
     name = "viva_goals"
-
-    def __init__(
-        self,
-        base_url: str,
-        params: VivaGoalsParams,
-        tokens: TokenProvider,
-        *,
-        client: httpx.Client | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.params = params
-        self.clock = clock
-        self.api = ApiClient(base_url, tokens, parse_graph_error, client=client, clock=clock)
-        # The content of a job that is not (or no longer) available: undocumented, so all three mean "gone".
-        self.results = ResultDownloads(self.api, frozenset({404, 409, 410}))
+    parse_error = staticmethod(parse_graph_error)
+    # The content of a job that is not (or no longer) available is undocumented: all three mean "gone".
+    gone_statuses = frozenset({404, 409, 410})
+    content_suffix = "/content"
 
     def job_url(self, job_id: str) -> str:
         return self.api.url(f"{COLLECTION}/{quote(job_id, safe='')}")
@@ -153,11 +138,6 @@ class VivaGoalsConnector:
         response = self.api.request("GET", self.api.url(COLLECTION), params=query)
         items = response.json().get("value") or []
         return [self._from_entity(_entity(item), None) for item in items if isinstance(item, dict)]
-
-    @contextmanager
-    def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
-        with self.results.open(job, job.download_url or self.job_url(job.job_id) + "/content") as stream:
-            yield stream
 
     def _status(self, response: httpx.Response) -> JobStatus:
         try:
