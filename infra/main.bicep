@@ -1,279 +1,216 @@
-// The export pipeline in Azure: a Flex Consumption Function App (Python 3.11) with a user-assigned identity,
-// identity-only storage (no shared keys), the exports container and events queue, an Event Grid topic,
-// Key Vault for upstream secrets, Application Insights, and the role assignments the identity needs.
+// The export pipeline in Azure, provisioned by `azd up` (azure.yaml at the repository root):
+//   - a Function App on the Flex Consumption plan (FC1, Linux, Python 3.11) that runs as one user-assigned
+//     managed identity for everything: host storage, Durable Functions, exports, events, Key Vault, telemetry;
+//   - a storage account with shared-key access disabled: host and task hub storage, the exports container,
+//     the export-events queue and the deployment package container;
+//   - an Event Grid topic (CloudEvents 1.0 input, local auth disabled) for EXPORTS_EVENTS_SINK=eventgrid;
+//   - Key Vault (RBAC) holding the upstream credentials, referenced from app settings;
+//   - Log Analytics and Application Insights (Entra ID authenticated ingestion only);
+//   - the role assignments the identity needs, and read access for the deploying developer.
+// The app settings below are checked against app_settings.py by tests/infra, which also stand in for the
+// Bicep compiler's basic checks (no compiler runs in CI).
 targetScope = 'resourceGroup'
 
 @minLength(1)
 @maxLength(64)
-@description('azd environment name; used to derive resource names')
+@description('azd environment name; resource names and the azd-env-name tag derive from it')
 param environmentName string
 
-@description('Primary location for all resources')
+@minLength(1)
+@description('Region for every resource; it must offer the Flex Consumption plan')
 param location string = resourceGroup().location
 
-@description('Principal id of the deploying user (azd sets it) to let a developer read exports')
+@description('Object id of the deploying principal (azd sets AZURE_PRINCIPAL_ID); empty = no developer roles')
 param principalId string = ''
 
-@description('Where export events go: queue (Storage queue) or eventgrid (Event Grid topic)')
+@description('Kind of principalId: User for `azd auth login` as a person, ServicePrincipal for a CI login')
+@allowed(['User', 'ServicePrincipal', 'Group'])
+param principalType string = 'User'
+
+@description('Where export events go (EXPORTS_EVENTS_SINK): the Storage queue, or the Event Grid topic')
 @allowed(['queue', 'eventgrid'])
 param eventsSink string = 'queue'
 
-@description('NCRONTAB schedule of the timer that starts due targets')
+@description('Durable Functions task hub (DURABLE_TASK_HUB; host.json reads %DURABLE_TASK_HUB%)')
+@minLength(3)
+@maxLength(45)
+param durableTaskHub string = 'exportjobs'
+
+@description('NCRONTAB schedule of the timer that starts due targets (EXPORT_SCHEDULE)')
 param exportSchedule string = '0 */5 * * * *'
 
-@description('Most upstream export jobs in flight at once')
+@description('Most upstream export jobs in flight at once (EXPORT_MAX_CONCURRENT_JOBS)')
+@minValue(1)
 param maxConcurrentJobs int = 4
 
+@description('Targets file shipped with the app, relative to the app root (EXPORT_TARGETS_FILE)')
+param targetsFile string = 'targets.yaml'
+
+@description('Flex Consumption scale-out ceiling (instances)')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of each Flex Consumption instance, in MB; downloads are streamed, so 2048 is ample')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
 @secure()
-@description('SailPoint OAuth client id (stored in Key Vault; leave empty to skip)')
+@description('SailPoint OAuth client id, stored in Key Vault; empty = no secret, SAILPOINT_CLIENT_ID left empty')
 param sailpointClientId string = ''
 
 @secure()
-@description('SailPoint OAuth client secret (stored in Key Vault; leave empty to skip)')
+@description('SailPoint OAuth client secret, stored in Key Vault; empty = no secret, setting left empty')
 param sailpointClientSecret string = ''
 
-var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
-var exportsContainer = 'exports'
-var eventsQueue = 'export-events'
-var deploymentContainer = 'app-package-${take(token, 8)}'
 
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+// Names the code also knows by their catalogued defaults (app_settings.py); tests/infra keeps them equal.
+var exportsContainerName = 'exports'
+var eventsQueueName = 'export-events'
+var deploymentContainerName = 'app-package-${resourceToken}'
+
+var secretNames = {
+  sailpointClientId: 'sailpoint-client-id'
+  sailpointClientSecret: 'sailpoint-client-secret'
 }
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: 'id-exports-${token}'
+  name: 'id-exports-${resourceToken}'
   location: location
   tags: tags
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: 'stexp${take(token, 18)}'
-  location: location
-  tags: tags
-  kind: 'StorageV2'
-  sku: { name: 'Standard_LRS' }
-  properties: {
-    allowSharedKeyAccess: false
-    allowBlobPublicAccess: false
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    workspaceName: 'log-exports-${resourceToken}'
+    insightsName: 'appi-exports-${resourceToken}'
+    location: location
+    tags: tags
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
-  parent: storage
-  name: 'default'
-}
-
-resource exports 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: blobService
-  name: exportsContainer
-}
-
-resource packages 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: blobService
-  name: deploymentContainer
-}
-
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
-  parent: storage
-  name: 'default'
-}
-
-resource events 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
-  parent: queueService
-  name: eventsQueue
-}
-
-resource topic 'Microsoft.EventGrid/topics@2024-06-01-preview' = {
-  name: 'evgt-exports-${token}'
-  location: location
-  tags: tags
-  properties: {
-    inputSchema: 'CloudEventSchemaV1_0'
-    disableLocalAuth: true
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: 'stexp${resourceToken}'
+    location: location
+    tags: tags
+    containerNames: [exportsContainerName, deploymentContainerName]
+    queueNames: [eventsQueueName]
   }
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: 'kv-exp-${take(token, 16)}'
-  location: location
-  tags: tags
-  properties: {
-    tenantId: subscription().tenantId
-    sku: { family: 'A', name: 'standard' }
-    enableRbacAuthorization: true
-    enableSoftDelete: true
+module events 'modules/event-grid.bicep' = {
+  name: 'event-grid'
+  params: {
+    name: 'evgt-exports-${resourceToken}'
+    location: location
+    tags: tags
   }
 }
 
-resource sailpointIdSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(sailpointClientId)) {
-  parent: vault
-  name: 'sailpoint-client-id'
-  properties: { value: sailpointClientId }
-}
-
-resource sailpointSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(sailpointClientSecret)) {
-  parent: vault
-  name: 'sailpoint-client-secret'
-  properties: { value: sailpointClientSecret }
-}
-
-resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: 'log-exports-${token}'
-  location: location
-  tags: tags
-  properties: { retentionInDays: 30, sku: { name: 'PerGB2018' } }
-}
-
-resource insights 'Microsoft.Insights/components@2020-02-02' = {
-  name: 'appi-exports-${token}'
-  location: location
-  tags: tags
-  kind: 'web'
-  properties: {
-    Application_Type: 'web'
-    WorkspaceResourceId: logs.id
-    DisableLocalAuth: true
-  }
-}
-
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  name: 'plan-exports-${token}'
-  location: location
-  tags: tags
-  kind: 'functionapp'
-  sku: { tier: 'FlexConsumption', name: 'FC1' }
-  properties: { reserved: true }
-}
-
-var kvRef = '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/'
-
-resource app 'Microsoft.Web/sites@2024-04-01' = {
-  name: 'func-exports-${token}'
-  location: location
-  tags: union(tags, { 'azd-service-name': 'api' })
-  kind: 'functionapp,linux'
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: { '${identity.id}': {} }
-  }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    keyVaultReferenceIdentity: identity.id
-    functionAppConfig: {
-      deployment: {
-        storage: {
-          type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
-          authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identity.id }
-        }
-      }
-      scaleAndConcurrency: { maximumInstanceCount: 40, instanceMemoryMB: 2048 }
-      runtime: { name: 'python', version: '3.11' }
-    }
-    siteConfig: {
-      minTlsVersion: '1.2'
-      // APP SETTINGS BEGIN (checked against app_settings.py by tests/infra)
-      appSettings: [
-        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
-        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
-        { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
-        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
-        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
-        { name: 'DURABLE_TASK_HUB', value: 'exportjobs' }
-        { name: 'EXPORTS_BLOB_ACCOUNT_URL', value: storage.properties.primaryEndpoints.blob }
-        { name: 'EXPORTS_QUEUE_ACCOUNT_URL', value: storage.properties.primaryEndpoints.queue }
-        { name: 'EXPORTS_CONTAINER', value: exportsContainer }
-        { name: 'EXPORTS_EVENTS_QUEUE', value: eventsQueue }
-        { name: 'EXPORTS_EVENTS_SINK', value: eventsSink }
-        { name: 'EVENTGRID_TOPIC_ENDPOINT', value: topic.properties.endpoint }
-        { name: 'EVENTGRID_TOPIC_KEY', value: '' } // local auth is disabled: the managed identity sends events
-        { name: 'EXPORT_TARGETS_FILE', value: 'targets.yaml' }
-        { name: 'EXPORT_SCHEDULE', value: exportSchedule }
-        { name: 'EXPORT_MAX_CONCURRENT_JOBS', value: string(maxConcurrentJobs) }
-        { name: 'SAILPOINT_CLIENT_ID', value: '${kvRef}sailpoint-client-id)' }
-        { name: 'SAILPOINT_CLIENT_SECRET', value: '${kvRef}sailpoint-client-secret)' }
-        { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
-        { name: 'EXPORTS_QUEUE__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
-        { name: 'EXPORTS_QUEUE__credential', value: 'managedidentity' }
-        { name: 'EXPORTS_QUEUE__clientId', value: identity.properties.clientId }
-      ]
-      // APP SETTINGS END
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  params: {
+    name: 'kv-exp-${resourceToken}'
+    location: location
+    tags: tags
+    secrets: {
+      '${secretNames.sailpointClientId}': sailpointClientId
+      '${secretNames.sailpointClientSecret}': sailpointClientSecret
     }
   }
 }
 
-var identityRoles = [
-  { scope: 'storage', role: roles.storageBlobDataOwner }
-  { scope: 'storage', role: roles.storageQueueDataContributor }
-  { scope: 'storage', role: roles.storageTableDataContributor }
-]
-
-resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for item in identityRoles: {
-  name: guid(storage.id, identity.id, item.role)
-  scope: storage
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', item.role)
-  }
-}]
-
-resource vaultRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identity.id, roles.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+module access 'modules/access.bicep' = {
+  name: 'access'
+  params: {
+    appPrincipalId: identity.properties.principalId
+    developerPrincipalId: principalId
+    developerPrincipalType: principalType
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    topicName: events.outputs.name
+    insightsName: monitoring.outputs.insightsName
   }
 }
 
-resource topicRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(topic.id, identity.id, roles.eventGridDataSender)
-  scope: topic
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
-  }
-}
+// `@Microsoft.KeyVault(SecretUri=<vault>secrets/<name>)` without a version: the platform resolves the latest
+// version with the identity (keyVaultReferenceIdentity) and re-reads it at least once a day and on restart.
+var keyVaultReference = '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/'
 
-resource metricsRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, identity.id, roles.monitoringMetricsPublisher)
-  scope: insights
-  properties: {
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
-  }
+// APP SETTINGS BEGIN
+// Every setting the code reads in Azure (app_settings.SETTINGS except the local_only ones) plus the host's own
+// identity-based connections and telemetry settings. tests/infra/test_settings_consistency.py checks this
+// block against the catalogue: a setting the code reads cannot be missing here, nor one here unknown to it.
+var appSettings = {
+  // Functions host storage and the Durable task hub, reached with the identity (the account has no keys).
+  AzureWebJobsStorage__accountName: storage.outputs.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.properties.clientId
+  // The events queue trigger's connection (function_app.py: connection="EXPORTS_QUEUE"). Locally the single
+  // EXPORTS_QUEUE setting holds Azurite's connection string instead of these identity-based parts.
+  EXPORTS_QUEUE__queueServiceUri: storage.outputs.queueEndpoint
+  EXPORTS_QUEUE__credential: 'managedidentity'
+  EXPORTS_QUEUE__clientId: identity.properties.clientId
+  // Telemetry is sent with the identity; the component accepts Entra ID authenticated telemetry only.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
+  // DefaultAzureCredential in the code picks the user-assigned identity by its client id.
+  AZURE_CLIENT_ID: identity.properties.clientId
+  DURABLE_TASK_HUB: durableTaskHub
+  EXPORTS_BLOB_ACCOUNT_URL: storage.outputs.blobEndpoint
+  EXPORTS_QUEUE_ACCOUNT_URL: storage.outputs.queueEndpoint
+  EXPORTS_CONTAINER: exportsContainerName
+  EXPORTS_EVENTS_QUEUE: eventsQueueName
+  EXPORTS_EVENTS_SINK: eventsSink
+  EVENTGRID_TOPIC_ENDPOINT: events.outputs.endpoint
+  // Empty on purpose: the topic has local (key) auth disabled, so no key exists; with no key the publisher
+  // authenticates with the identity (EventGrid Data Sender on the topic).
+  EVENTGRID_TOPIC_KEY: ''
+  EXPORT_TARGETS_FILE: targetsFile
+  EXPORT_SCHEDULE: exportSchedule
+  EXPORT_MAX_CONCURRENT_JOBS: string(maxConcurrentJobs)
+  // Key Vault references; empty when no value was provided (the connector then reports the setting unset
+  // instead of sending an unresolved reference upstream as a credential).
+  SAILPOINT_CLIENT_ID: empty(sailpointClientId) ? '' : '${keyVaultReference}${secretNames.sailpointClientId})'
+  SAILPOINT_CLIENT_SECRET: empty(sailpointClientSecret) ? '' : '${keyVaultReference}${secretNames.sailpointClientSecret})'
 }
+// APP SETTINGS END
 
-resource developerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
-  name: guid(storage.id, principalId, roles.storageBlobDataReader)
-  scope: storage
-  properties: {
-    principalId: principalId
-    principalType: 'User'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  // Roles first: the host's identity-based storage connection, the deployment package and the Key Vault
+  // references are all used as soon as the app starts.
+  dependsOn: [access]
+  params: {
+    planName: 'plan-exports-${resourceToken}'
+    appName: 'func-exports-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'api'
+    identityId: identity.id
+    deploymentContainerUrl: '${storage.outputs.blobEndpoint}${deploymentContainerName}'
+    appSettings: appSettings
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
   }
 }
 
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = subscription().tenantId
-output AZURE_FUNCTION_APP_NAME string = app.name
-output AZURE_STORAGE_ACCOUNT_NAME string = storage.name
-output EXPORTS_BLOB_ACCOUNT_URL string = storage.properties.primaryEndpoints.blob
-output EXPORTS_QUEUE_ACCOUNT_URL string = storage.properties.primaryEndpoints.queue
-output EVENTGRID_TOPIC_ENDPOINT string = topic.properties.endpoint
-output AZURE_KEY_VAULT_NAME string = vault.name
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+output AZURE_MANAGED_IDENTITY_NAME string = identity.name
+output EXPORTS_BLOB_ACCOUNT_URL string = storage.outputs.blobEndpoint
+output EXPORTS_QUEUE_ACCOUNT_URL string = storage.outputs.queueEndpoint
+output EXPORTS_CONTAINER string = exportsContainerName
+output EXPORTS_EVENTS_QUEUE string = eventsQueueName
+output EVENTGRID_TOPIC_ENDPOINT string = events.outputs.endpoint
