@@ -23,6 +23,8 @@ from sinks.manifest import BlobRef, ExportManifest, read_manifest, update_latest
 from sinks.storage_config import StorageSettings, build_publisher
 
 log = logging.getLogger(__name__)
+# httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 Payload = dict[str, Any]
 
 
