@@ -1,66 +1,101 @@
 """Both upstream error envelopes, read in one place, tolerant of every documented spelling.
 
-Graph: `{"error": {code, message, target?, innerError|innererror: {code, ...}}}`.
-SailPoint: `{detailCode, trackingId, messages: [{text}]}`, `{"error": "..."}` on 401,
-`{"message": "..."}` on 429. Whatever arrives, the result is a short readable
-message and a code, never the raw body (which could echo a header).
+Why: users complain most that the upstream's own reason never reaches them,
+so the server's message is what an `UpstreamError` carries, and the two
+services (and their own documents) disagree on the shape:
+
+- Graph: `{"error": {code, message, target?, innerError|innererror: {code, ...}}}`.
+- SailPoint: `{detailCode, trackingId, messages: [{text}]}`; `{"error": "..."}` on
+  401; `{"message": "..."}` on 429; OAuth's `{"error", "error_description"}`.
+
+Whatever arrives, the result is a short single-line message and a code, never
+the raw body. A body could echo a request header, so anything shaped like a
+bearer token or a JWT is blanked out of the message before it goes anywhere.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 MAX_MESSAGE = 500
+MAX_BODY = 64 * 1024  # an error envelope is small; more than this is not one
+REDACTED = "[redacted]"
+_SECRET_SHAPES = re.compile(
+    r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}"  # an Authorization header value
+    r"|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?"  # a JWT (header.payload[.signature])
+)
 
 
 @dataclass(frozen=True)
 class ErrorDetails:
+    """What an error body told us: a readable message, the most specific code, and a target (Graph)."""
+
     message: str
     code: str | None = None
     target: str | None = None
 
 
-def _load(body: bytes | str | None) -> Any:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every given secret, bearer header value and JWT-shaped string replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return _SECRET_SHAPES.sub(REDACTED, text)
 
 
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
+def clean_message(text: str) -> str:
+    """One line, bounded length, no token-shaped strings."""
+    text = redact(" ".join(text.split()))
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
+def _load(body: bytes | str | None) -> Any:
+    if not body or len(body) > MAX_BODY:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _identifier(value: object) -> str | None:
+    """A code or target: short and printable, or nothing."""
+    text = _text(value)
+    return text if text is not None and len(text) <= 200 and text.isprintable() else None
+
+
 def parse_graph_error(body: bytes | str | None, fallback: str) -> ErrorDetails:
+    """Graph's envelope; the inner code wins over the outer one unless it is the uninformative `unknown`."""
     data = _load(body)
     error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str):
+        return ErrorDetails(clean_message(_text(error) or fallback))
     if not isinstance(error, dict):
-        return ErrorDetails(_clip(fallback))
+        return ErrorDetails(clean_message(fallback))
     inner = error.get("innerError") or error.get("innererror")
-    inner_code = inner.get("code") if isinstance(inner, dict) else None
-    code = inner_code if isinstance(inner_code, str) and inner_code != "unknown" else error.get("code")
-    message = error.get("message")
-    target = error.get("target")
-    return ErrorDetails(
-        _clip(message if isinstance(message, str) and message.strip() else fallback),
-        code if isinstance(code, str) else None,
-        target if isinstance(target, str) and target else None,
-    )
+    inner_code = _identifier(inner.get("code")) if isinstance(inner, dict) else None
+    code = inner_code if inner_code not in (None, "unknown") else _identifier(error.get("code"))
+    message = _text(error.get("message")) or fallback
+    return ErrorDetails(clean_message(message), code, _identifier(error.get("target")))
 
 
 def parse_sailpoint_error(body: bytes | str | None, fallback: str) -> ErrorDetails:
+    """SailPoint's envelopes: the first message text, else `error`, else `message`; code from `detailCode`."""
     data = _load(body)
     if not isinstance(data, dict):
-        return ErrorDetails(_clip(fallback))
-    texts = [m.get("text") for m in data.get("messages") or [] if isinstance(m, dict)]
-    texts = [t for t in texts if isinstance(t, str) and t.strip()]
-    for candidate in (*texts, data.get("error"), data.get("message")):
-        if isinstance(candidate, str) and candidate.strip():
-            code = data.get("detailCode")
-            return ErrorDetails(_clip(candidate.strip()), code if isinstance(code, str) else None)
-    return ErrorDetails(_clip(fallback))
+        return ErrorDetails(clean_message(fallback))
+    messages = data.get("messages")
+    texts = [_text(m.get("text")) for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+    oauth = _text(data.get("error_description"))
+    error = _text(data.get("error"))
+    candidates = [*texts, f"{error}: {oauth}" if error and oauth else error, _text(data.get("message"))]
+    message = next((text for text in candidates if text), fallback)
+    code = _identifier(data.get("detailCode")) or (_identifier(error) if oauth else None)
+    return ErrorDetails(clean_message(message), code)

@@ -1,12 +1,18 @@
-"""HTTP concerns shared by every connector, written once.
+"""HTTP concerns every connector shares, written once so no connector gets them subtly different.
 
-- `Retry-After` in both forms (delta-seconds and HTTP-date).
-- Which origin may see the bearer token: only the configured API origin. A
-  download URL elsewhere gets no Authorization header and must be https
-  unless it is loopback.
-- Turning every failed response or network error into an `UpstreamError`
-  whose kind tells the orchestrator what to do; 401 refreshes the token once.
-- Streaming content without ever holding it whole.
+Why each piece is here:
+
+- `Retry-After` comes in two forms (delta-seconds and HTTP-date); clients that
+  ignore it get escalating rate-limit penalties, so both forms are read, relative
+  to a given `now`, and absurd values are clamped.
+- A bearer token may go only to the configured API origin. Download locations
+  and redirects come from the server; they get no Authorization header when
+  they point elsewhere, and must be https unless they are loopback.
+- Every failure becomes an `UpstreamError` whose kind tells the orchestrator
+  what to do (wait, adopt, re-create, stop); a 401 refreshes the token once.
+  Messages are the server's own words, with anything token-shaped blanked.
+- Results can be gigabytes: content is streamed chunk by chunk and a
+  connection cut mid-body is a transient error, never a truncated success.
 """
 
 from __future__ import annotations
@@ -14,16 +20,17 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
 from connectors.base import ErrorKind, JobStatus, UpstreamError
-from connectors.errors import ErrorDetails
+from connectors.errors import MAX_BODY, ErrorDetails, redact
 from connectors.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
@@ -31,10 +38,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_AFTER_S = 24 * 3600.0
+MAX_RETRY_AFTER_S = 24 * 3600.0  # SailPoint escalates to 1200 s; a day is past anything sane
 MAX_REDIRECTS = 5
 DEFAULT_CHUNK = 1024 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}
 ErrorParser = Callable[[bytes, str], ErrorDetails]
+Clock = Callable[[], datetime]
 P = TypeVar("P")
 
 
@@ -42,58 +51,167 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# -- Retry-After ---------------------------------------------------------------------------------
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from `now`; None when absent or unreadable. Past dates give 0."""
+    """Seconds to wait from `now`; None when absent, negative or unreadable. A past date means 0."""
     if value is None:
         return None
     text = value.strip()
     if text.isascii() and text.isdigit():
         return min(float(text), MAX_RETRY_AFTER_S)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
+    moment = _http_date(text)
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return min(max(0.0, (moment - now).total_seconds()), MAX_RETRY_AFTER_S)
+    reference = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    return min(max(0.0, (moment - reference).total_seconds()), MAX_RETRY_AFTER_S)
 
 
-def origin_of(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
+def _http_date(text: str) -> datetime | None:
+    if not text or not text.isascii() or not any(c.isalpha() for c in text):  # dates always name a month
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# -- origins and URLs ----------------------------------------------------------------------------
+
+
+class Origin(NamedTuple):
+    scheme: str
+    host: str
+    port: int
+
+
+def origin_of(url: str) -> Origin:
+    """(scheme, host, port) of an absolute http(s) URL, default ports filled in; ValueError otherwise."""
+    parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
+    host = (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    return Origin(scheme, host, parts.port or DEFAULT_PORTS[scheme])  # .port raises ValueError when out of range
+
+
+def same_origin(url: str, other: str) -> bool:
+    try:
+        return origin_of(url) == origin_of(other)
+    except ValueError:
+        return False
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    """localhost, 127.0.0.0/8 or ::1 — addresses that never leave this machine."""
+    name = host.lower().strip("[]").rstrip(".")
+    if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 
 
 def check_base_url(url: str) -> str:
-    """A configured API base URL: absolute http(s), http only on loopback; no trailing slash."""
-    scheme, host, _ = origin_of(url)
-    if scheme not in ("http", "https") or not host:
-        raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}")
+    """A configured API base URL: absolute http(s), http only for loopback, no credentials; no trailing slash."""
+    try:
+        scheme, host, _ = origin_of(url)
+    except ValueError:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}") from None
+    parts = urlsplit(url.strip())
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValueError(f"base_url must not carry credentials, a query or a fragment, got {url!r}")
     if scheme == "http" and not is_loopback(host):
         raise ValueError(f"base_url must use https (http is allowed only for loopback), got {url!r}")
-    return url.rstrip("/")
+    return url.strip().rstrip("/")
 
 
-def token_allowed(url: str, api_base: str) -> bool:
-    """Whether `url` may receive the bearer token; refuses plain http off loopback outright."""
-    scheme, host, _ = origin_of(url)
-    if scheme not in ("http", "https") or not host:
-        raise UpstreamError(ErrorKind.PERMANENT, "download location is not an absolute http(s) URL")
+def check_download_url(url: str) -> str:
+    """A server-given location we may fetch: absolute http(s), https unless loopback; else PERMANENT."""
+    try:
+        scheme, host, _ = origin_of(url)
+    except ValueError:
+        raise UpstreamError(ErrorKind.PERMANENT, "the download location is not an absolute http(s) URL") from None
+    if urlsplit(url.strip()).username is not None:
+        raise UpstreamError(ErrorKind.PERMANENT, f"the download location on {host} embeds credentials; refused")
     if scheme == "http" and not is_loopback(host):
-        raise UpstreamError(ErrorKind.PERMANENT, f"download location on {host} is plain http; only https is accepted")
-    return origin_of(url) == origin_of(api_base)
+        raise UpstreamError(
+            ErrorKind.PERMANENT,
+            f"the download location on {host} is plain http; only https is accepted off this machine",
+        )
+    return url.strip()
+
+
+def path_segment(value: str, what: str = "job id") -> str:
+    """An opaque upstream id as exactly one path segment: `/`, `?`, `#`, `%` escaped, and `.`/`..` too."""
+    if not value:
+        raise UpstreamError(ErrorKind.PERMANENT, f"an empty {what} cannot be requested")
+    escaped = quote(value, safe="")
+    return escaped.replace(".", "%2E") if escaped in (".", "..") else escaped
+
+
+# -- the HTTP client -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Timeouts and proxy of the connectors' `httpx.Client`; proxies from the environment unless told otherwise."""
+
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 15.0
+    proxy: str | None = None
+    trust_env: bool = True
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
+            proxy=self.proxy,
+            trust_env=self.trust_env,
+            follow_redirects=False,  # redirects are followed by hand, so the token never follows them elsewhere
+        )
+
+
+def classify_status(status: int) -> ErrorKind:
+    """What a failed HTTP status means for the orchestrator."""
+    if status == 401:
+        return ErrorKind.AUTH
+    if status == 409:
+        return ErrorKind.CONFLICT
+    if status == 410:
+        return ErrorKind.EXPIRED
+    if status in (408, 425, 429) or status >= 500:
+        return ErrorKind.TRANSIENT
+    return ErrorKind.PERMANENT
+
+
+def network_error(url: str, exc: Exception) -> UpstreamError:
+    """A transport failure, named by host and exception type only (never the request or its headers)."""
+    try:
+        where = "{1}:{2}".format(*origin_of(url))
+    except ValueError:
+        where = "the upstream"
+    return UpstreamError(ErrorKind.TRANSIENT, f"network error talking to {where}: {type(exc).__name__}")
+
+
+def read_json(response: httpx.Response, upstream: str) -> Any:
+    """The body of a 2xx answer as JSON; anything else is a transient glitch (a proxy page, a cut body)."""
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise UpstreamError(
+            ErrorKind.TRANSIENT, f"{upstream} answered HTTP {response.status_code} without a JSON body"
+        ) from None
+
+
+def _sent_token(response: httpx.Response) -> str | None:
+    try:
+        header = response.request.headers.get("Authorization", "")
+    except RuntimeError:  # a response built without a request
+        return None
+    return header.partition(" ")[2] or None
 
 
 class ApiClient:
@@ -106,17 +224,26 @@ class ApiClient:
         parse_error: ErrorParser,
         *,
         client: httpx.Client | None = None,
-        timeout_s: float = 60.0,
-        clock: Callable[[], datetime] = utcnow,
+        settings: HttpSettings | None = None,
+        clock: Clock = utcnow,
+        auth_hint: str = "check that the credential is valid, not expired or revoked, and has the permissions needed",
     ) -> None:
         self.base_url = check_base_url(base_url)
         self.tokens = tokens
         self.parse_error = parse_error
         self.clock = clock
-        self.http = client or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=15.0), follow_redirects=False)
+        self.auth_hint = auth_hint
+        self.http = client if client is not None else (settings or HttpSettings()).client()
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _authorization(self, url: str, *, force_refresh: bool) -> dict[str, str]:
+        """The Authorization header for `url`: only on the API origin; refuses unsafe locations outright."""
+        check_download_url(url)
+        if not same_origin(url, self.base_url):
+            return {}
+        return {"Authorization": f"Bearer {self.tokens.get_token(force_refresh=force_refresh)}"}
 
     def request(
         self,
@@ -126,95 +253,92 @@ class ApiClient:
         on_error: Callable[[httpx.Response], UpstreamError] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send with the bearer token (same origin only); a non-2xx answer raises `UpstreamError`."""
+        """Send (token on the API origin only); a 401 refreshes the token once; a non-2xx raises `UpstreamError`."""
         response = self._send(method, url, force_refresh=False, **kwargs)
-        if response.status_code == 401 and token_allowed(url, self.base_url):
+        if response.status_code == 401 and "Authorization" in response.request.headers:
             response = self._send(method, url, force_refresh=True, **kwargs)
         if response.is_success:
             return response
         raise (on_error or self.classify)(response)
 
     def _send(self, method: str, url: str, *, force_refresh: bool, **kwargs: Any) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}) or {})
-        if token_allowed(url, self.base_url):
-            headers["Authorization"] = f"Bearer {self.tokens.get_token(force_refresh=force_refresh)}"
+        headers = {**(kwargs.pop("headers", None) or {}), **self._authorization(url, force_refresh=force_refresh)}
         try:
             return self.http.request(method, url, headers=headers, **kwargs)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             raise network_error(url, exc) from None
 
     def classify(self, response: httpx.Response) -> UpstreamError:
+        """The `UpstreamError` a failed response stands for, with the server's own message and wait."""
         status = response.status_code
-        details = self.parse_error(response.content, f"HTTP {status} {response.reason_phrase}".strip())
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
-        if status == 401:
-            return UpstreamError(
-                ErrorKind.AUTH,
-                f"{details.message} (the credential was refreshed once and still refused: check that it is valid, "
-                "not revoked, and has the permissions the connector needs)",
-                status_code=status, code=details.code,
-            )  # fmt: skip
-        kind = (
-            ErrorKind.TRANSIENT if status in (408, 425, 429) or status >= 500
-            else ErrorKind.CONFLICT if status == 409
-            else ErrorKind.EXPIRED if status == 410
-            else ErrorKind.PERMANENT
-        )  # fmt: skip
+        fallback = f"HTTP {status} {response.reason_phrase}".strip()
+        details = self.parse_error(response.content[:MAX_BODY], fallback)
+        message = redact(details.message, _sent_token(response))
+        kind = classify_status(status)
+        if kind is ErrorKind.AUTH:
+            message = self._auth_message(message, _sent_token(response) is not None)
         return UpstreamError(
-            kind, details.message, status_code=status, code=details.code, retry_after_s=retry_after,
-            existing_job_id=details.target,
-        )  # fmt: skip
+            kind,
+            message,
+            status_code=status,
+            code=details.code,
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After"), self.clock()),
+            existing_job_id=details.target if kind is ErrorKind.CONFLICT else None,
+        )
+
+    def _auth_message(self, message: str, had_token: bool) -> str:
+        if not had_token:
+            return f"{message} (no credential is sent to this location, as it is not the API's origin)"
+        return f"{message} (refused again after fetching a fresh token: {self.auth_hint})"
 
     @contextmanager
     def stream(
         self, url: str, on_error: Callable[[httpx.Response], UpstreamError] | None = None
     ) -> Iterator[HttpContentStream]:
-        """Open a download, following redirects by hand so the token never leaves the API origin."""
+        """Open a download; redirects are followed by hand so the token never leaves the API origin."""
         for _ in range(MAX_REDIRECTS + 1):
-            headers = {}
-            if token_allowed(url, self.base_url):
-                headers["Authorization"] = f"Bearer {self.tokens.get_token()}"
-            try:
-                request = self.http.build_request("GET", url, headers=headers)
-                response = self.http.send(request, stream=True)
-            except httpx.TransportError as exc:
-                raise network_error(url, exc) from None
-            try:
-                if response.is_redirect and response.headers.get("Location"):
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                if not response.is_success:
-                    response.read()
-                    raise (on_error or self.classify)(response)
-                yield HttpContentStream(response, url)
-                return
-            finally:
-                response.close()
+            with self._stream_refreshing(url) as response:
+                location = response.headers.get("Location") if response.is_redirect else None
+                if location is None:
+                    if not response.is_success:
+                        _read_bounded(response)
+                        raise (on_error or self.classify)(response)
+                    yield HttpContentStream(response, url)
+                    return
+            url = urljoin(url, location.strip().strip('"'))
         raise UpstreamError(ErrorKind.PERMANENT, f"more than {MAX_REDIRECTS} redirects while downloading")
 
-
-class ResultDownloads:
-    """Opening a finished job's result, the same way for every connector: expiry first, then the download."""
-
-    def __init__(self, api: ApiClient, gone_statuses: frozenset[int]) -> None:
-        self.api = api
-        self.gone_statuses = gone_statuses
+    @contextmanager
+    def _stream_refreshing(self, url: str) -> Iterator[httpx.Response]:
+        headers = self._authorization(url, force_refresh=False)
+        with self._stream_once(url, headers) as response:
+            if response.status_code != 401 or not headers:
+                yield response
+                return
+        with self._stream_once(url, self._authorization(url, force_refresh=True)) as response:
+            yield response
 
     @contextmanager
-    def open(self, job: JobStatus, url: str) -> Iterator[HttpContentStream]:
-        expires = parse_timestamp(job.expires_at)
-        if expires is not None and expires <= self.api.clock():
-            raise UpstreamError(ErrorKind.EXPIRED, f"the result of job {job.job_id} expired at {job.expires_at}")
-        with self.api.stream(url, on_error=self._error) as stream:
-            yield stream
+    def _stream_once(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        with ExitStack() as stack:
+            try:
+                response = stack.enter_context(self.http.stream("GET", url, headers=headers))
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                raise network_error(url, exc) from None
+            yield response
 
-    def _error(self, response: httpx.Response) -> UpstreamError:
-        error = self.api.classify(response)
-        if response.status_code in self.gone_statuses:
-            return UpstreamError(
-                ErrorKind.EXPIRED, f"result no longer available: {error.message}", status_code=response.status_code
-            )
-        return error
+
+def _read_bounded(response: httpx.Response) -> None:
+    """Read an error answer's body, but never more than an envelope's worth (it could be the whole file)."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= MAX_BODY:
+                break
+    except (httpx.TransportError, httpx.DecodingError):
+        pass  # the status alone classifies it
+    response._content = bytes(body[:MAX_BODY])  # what `classify` reads as `response.content`
 
 
 class HttpContentStream:
@@ -224,34 +348,66 @@ class HttpContentStream:
         self._response = response
         self._url = url
         self.content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
-        length = response.headers.get("Content-Length")
-        encoded = response.headers.get("Content-Encoding") not in (None, "identity")
-        known = length is not None and length.isascii() and length.isdigit() and not encoded
-        self.content_length = int(length) if known and length else None
+        self.content_length = _content_length(response)
 
     def iter_bytes(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         try:
             yield from self._response.iter_bytes(chunk_size)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             raise network_error(self._url, exc) from None
 
 
-def network_error(url: str, exc: httpx.TransportError) -> UpstreamError:
-    _, host, port = origin_of(url)
-    return UpstreamError(ErrorKind.TRANSIENT, f"network error talking to {host}:{port}: {type(exc).__name__}")
+def _content_length(response: httpx.Response) -> int | None:
+    """Content-Length when it describes the bytes we will yield (not when a Content-Encoding is decoded)."""
+    length = response.headers.get("Content-Length", "").strip()
+    encoded = response.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
+    return int(length) if length.isascii() and length.isdigit() and not encoded else None
+
+
+# -- what every export connector shares ----------------------------------------------------------
+
+
+class ResultDownloads:
+    """Opening a finished job's result the same way for every connector: expiry first, then the download."""
+
+    def __init__(self, api: ApiClient, gone_statuses: frozenset[int]) -> None:
+        self.api = api
+        self.gone_statuses = gone_statuses
+
+    @contextmanager
+    def open(self, job: JobStatus, url: str) -> Iterator[HttpContentStream]:
+        expires = parse_timestamp(job.expires_at)
+        if expires is not None and expires <= self.api.clock():
+            raise UpstreamError(
+                ErrorKind.EXPIRED, f"result no longer available: job {job.job_id} expired at {job.expires_at}"
+            )
+        with self.api.stream(url, on_error=self._error) as stream:
+            yield stream
+
+    def _error(self, response: httpx.Response) -> UpstreamError:
+        error = self.api.classify(response)
+        if response.status_code not in self.gone_statuses:
+            return error
+        return UpstreamError(
+            ErrorKind.EXPIRED,
+            f"result no longer available: {error.message}",
+            status_code=response.status_code,
+            code=error.code,
+        )
 
 
 class HttpExportConnector(Generic[P]):
     """What every HTTP export connector shares: its API client, its result downloads, its parameters.
 
-    A connector names its error parser and the statuses that mean "the result is gone"; it writes only what
-    differs: the paths, the request body, and how a job reads.
+    A connector names its error parser, the statuses that mean "the result is gone" and the hint a
+    refused credential deserves; it writes only what differs: the paths, the request body, how a job reads.
     """
 
     name: str
     parse_error: ErrorParser
     gone_statuses: frozenset[int]
     content_suffix: str
+    auth_hint: str
 
     def __init__(
         self,
@@ -260,17 +416,25 @@ class HttpExportConnector(Generic[P]):
         tokens: TokenProvider,
         *,
         client: httpx.Client | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
+        settings: HttpSettings | None = None,
     ) -> None:
         self.params = params
         self.clock = clock
-        self.api = ApiClient(base_url, tokens, type(self).parse_error, client=client, clock=clock)
+        parser = type(self).parse_error
+        self.api = ApiClient(
+            base_url, tokens, parser, client=client, settings=settings, clock=clock, auth_hint=self.auth_hint
+        )
         self.results = ResultDownloads(self.api, self.gone_statuses)
 
     def job_url(self, job_id: str) -> str:
         raise NotImplementedError
 
+    def retry_after(self, response: httpx.Response) -> float | None:
+        return parse_retry_after(response.headers.get("Retry-After"), self.clock())
+
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
-        with self.results.open(job, job.download_url or self.job_url(job.job_id) + self.content_suffix) as stream:
+        url = job.download_url or self.job_url(job.job_id) + self.content_suffix
+        with self.results.open(job, url) as stream:
             yield stream

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.errors import parse_sailpoint_error
-from connectors.http import HttpExportConnector, origin_of, parse_retry_after
+from connectors.http import DEFAULT_PORTS, HttpExportConnector, origin_of, path_segment, read_json
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
 
@@ -84,8 +83,7 @@ class SailPointParams(BaseModel):
 
 def default_token_url(base_url: str) -> str:
     scheme, host, port = origin_of(base_url)
-    default_port = {"http": 80, "https": 443}[scheme]
-    return f"{scheme}://{host}{'' if port == default_port else f':{port}'}/oauth/token"
+    return f"{scheme}://{host}{'' if port == DEFAULT_PORTS[scheme] else f':{port}'}/oauth/token"
 
 
 class SailPointConnector(HttpExportConnector[SailPointParams]):
@@ -93,9 +91,12 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
     parse_error = staticmethod(parse_sailpoint_error)
     gone_statuses = frozenset({404, 410})
     content_suffix = "/download"
+    auth_hint = (
+        "check the client id and secret (or personal access token), and that the client's scopes cover sp:config:export"
+    )
 
     def job_url(self, job_id: str) -> str:
-        return self.api.url(f"sp-config/export/{quote(job_id, safe='')}")
+        return self.api.url(f"sp-config/export/{path_segment(job_id)}")
 
     def start_job(self) -> JobStatus:
         response = self.api.request("POST", self.api.url("sp-config/export"), json=self.params.request_body())
@@ -105,10 +106,7 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
         return self._status(self.api.request("GET", self.job_url(job_id)))
 
     def _status(self, response: httpx.Response) -> JobStatus:
-        try:
-            body = response.json()
-        except ValueError:
-            raise UpstreamError(ErrorKind.TRANSIENT, "SailPoint answered a job that is not JSON") from None
+        body = read_json(response, "SailPoint")
         if not isinstance(body, dict) or not isinstance(body.get("jobId"), str) or not body["jobId"]:
             raise UpstreamError(ErrorKind.TRANSIENT, "SailPoint answered a job without a jobId")
         raw = str(body.get("status") or "UNKNOWN")
@@ -122,9 +120,9 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
             job_id=body["jobId"],
             state=state,
             upstream_status=raw,
-            retry_after_s=parse_retry_after(response.headers.get("Retry-After"), self.clock()),
+            retry_after_s=self.retry_after(response),
             expires_at=normalise_timestamp(body.get("expiration")),
             failure_reason=message if failed and isinstance(message, str) and message else None,
-            download_url=self.job_url(body["jobId"]) + "/download" if state is JobState.SUCCEEDED else None,
+            download_url=self.job_url(body["jobId"]) + self.content_suffix if state is JobState.SUCCEEDED else None,
             created_at=normalise_timestamp(body.get("created")),
         )

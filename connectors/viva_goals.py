@@ -12,14 +12,14 @@ import logging
 import re
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.errors import parse_graph_error
-from connectors.http import HttpExportConnector, parse_retry_after
+from connectors.http import HttpExportConnector, path_segment, read_json
 from connectors.timestamps import normalise_timestamp
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,13 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
     # The content of a job that is not (or no longer) available is undocumented: all three mean "gone".
     gone_statuses = frozenset({404, 409, 410})
     content_suffix = "/content"
+    auth_hint = (
+        "Viva Goals exports need a delegated (signed-in user) token with Goals-Export.ReadWrite.All to create "
+        "and Goals-Export.Read.All to read; app-only tokens are not accepted"
+    )
 
     def job_url(self, job_id: str) -> str:
-        return self.api.url(f"{COLLECTION}/{quote(job_id, safe='')}")
+        return self.api.url(f"{COLLECTION}/{path_segment(job_id)}")
 
     def start_job(self) -> JobStatus:
         body = {
@@ -136,16 +140,12 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
     def list_jobs(self) -> list[JobStatus]:
         query = {"$filter": f"goalsOrganizationId eq '{self.params.goals_organization_id}'"}
         response = self.api.request("GET", self.api.url(COLLECTION), params=query)
-        items = response.json().get("value") or []
-        return [self._from_entity(_entity(item), None) for item in items if isinstance(item, dict)]
+        body = read_json(response, "Graph")
+        items = body.get("value") if isinstance(body, dict) else None
+        return [self._from_entity(_entity(item), None) for item in items or [] if isinstance(item, dict)]
 
     def _status(self, response: httpx.Response) -> JobStatus:
-        try:
-            body = response.json()
-        except ValueError:
-            raise UpstreamError(ErrorKind.TRANSIENT, "Graph answered a job that is not JSON") from None
-        retry = parse_retry_after(response.headers.get("Retry-After"), self.clock())
-        return self._from_entity(_entity(body), retry)
+        return self._from_entity(_entity(read_json(response, "Graph")), self.retry_after(response))
 
     def _from_entity(self, entity: dict[str, Any], retry_after_s: float | None) -> JobStatus:
         raw = str(entity.get("status") or "unknown")

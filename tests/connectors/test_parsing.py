@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from connectors.base import UpstreamError
 from connectors.errors import parse_graph_error, parse_sailpoint_error
-from connectors.http import check_base_url, parse_retry_after, token_allowed
+from connectors.http import check_base_url, check_download_url, parse_retry_after, same_origin
 from connectors.registry import parse_params
 from connectors.sailpoint import SailPointParams, default_token_url
 from connectors.timestamps import normalise_timestamp
@@ -136,12 +136,19 @@ def test_base_url_must_be_https_except_on_loopback() -> None:
         check_base_url("http://graph.example.com/beta")
 
 
-def test_token_goes_only_to_the_api_origin_and_never_over_plain_http() -> None:
+def test_token_goes_only_to_the_api_origin() -> None:
     api = "https://graph.microsoft.com/beta"
-    assert token_allowed("https://graph.microsoft.com/beta/x", api)
-    assert not token_allowed("https://storage.example.net/file?sig=1", api)
+    assert same_origin("https://graph.microsoft.com:443/beta/x", api)
+    assert not same_origin("https://storage.example.net/file?sig=1", api)
+    assert not same_origin("http://graph.microsoft.com/beta/x", api)
+
+
+def test_download_location_must_be_https_unless_loopback() -> None:
+    assert check_download_url("http://127.0.0.1:9/x") == "http://127.0.0.1:9/x"
     with pytest.raises(UpstreamError, match="plain http"):
-        token_allowed("http://storage.example.net/file", api)
+        check_download_url("http://storage.example.net/file")
+    with pytest.raises(UpstreamError, match="credentials"):
+        check_download_url("https://user:pw@storage.example.net/file")
 
 
 def test_sailpoint_token_url_defaults_to_the_tenant_origin() -> None:

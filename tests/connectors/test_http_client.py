@@ -1,0 +1,96 @@
+"""The shared HTTP client against the simulator: what a hostile or careless server answer can and cannot do."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.base import ErrorKind, UpstreamError
+from connectors.credentials import StaticTokenProvider
+from connectors.errors import MAX_MESSAGE, REDACTED, clean_message, redact
+from connectors.http import path_segment
+from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
+from tests.support.targets import ORG, VIEW
+
+JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
+
+
+def connector(sim: Simulator) -> VivaGoalsConnector:
+    params = VivaGoalsParams(goals_organization_id=ORG, explorer_view_id=VIEW)
+    return VivaGoalsConnector(sim.graph_base_url, params, StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}))
+
+
+def test_redact_blanks_given_secrets_bearer_values_and_jwts() -> None:
+    text = f"got Bearer abcdefghijklmnopqrstuvwxyz0123 and {JWT_LIKE} and s3cret-value"
+    cleaned = redact(text, "s3cret-value", None, "")
+    assert "abcdefghijklmnop" not in cleaned
+    assert "eyJhbGci" not in cleaned
+    assert "s3cret-value" not in cleaned
+    assert cleaned.count(REDACTED) == 3
+
+
+def test_clean_message_is_one_bounded_line() -> None:
+    cleaned = clean_message("first line\n\tsecond line " + "x" * 2000)
+    assert "\n" not in cleaned
+    assert cleaned.startswith("first line second line")
+    assert len(cleaned) == MAX_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("job_id", "segment"),
+    [
+        ("j!kmZP9dp", "j%21kmZP9dp"),
+        ("a/b?c#d", "a%2Fb%3Fc%23d"),
+        ("100%", "100%25"),
+        (".", "%2E"),
+        ("..", "%2E%2E"),
+        ("...", "..."),
+    ],
+)
+def test_an_opaque_job_id_becomes_exactly_one_path_segment(job_id: str, segment: str) -> None:
+    assert path_segment(job_id) == segment
+
+
+def test_an_empty_job_id_is_refused_before_any_request() -> None:
+    with pytest.raises(UpstreamError) as caught:
+        path_segment("")
+    assert caught.value.kind is ErrorKind.PERMANENT
+
+
+@pytest.mark.integration
+def test_an_error_body_echoing_the_token_reaches_no_message(simulator: Simulator) -> None:
+    conn = connector(simulator)
+    job = conn.start_job()
+    echo = f"header was 'Authorization: Bearer {GRAPH_FIXTURE_TOKEN}', claims {JWT_LIKE}"
+    simulator.inject("graph.get", status=400, body={"error": {"code": "badRequest", "message": echo}})
+    with pytest.raises(UpstreamError) as caught:
+        conn.get_job(job.job_id)
+    text = f"{caught.value} {caught.value.to_dict()}"
+    assert GRAPH_FIXTURE_TOKEN not in text
+    assert "eyJhbGci" not in text
+    assert REDACTED in caught.value.message
+    assert caught.value.kind is ErrorKind.PERMANENT
+
+
+@pytest.mark.integration
+def test_a_huge_error_body_on_download_is_read_only_up_to_an_envelope(simulator: Simulator) -> None:
+    conn = connector(simulator)
+    job = conn.start_job()
+    done = [conn.get_job(job.job_id) for _ in range(2)][-1]
+    simulator.inject("graph.content", status=404, body={"error": {"message": "x" * (8 * 1024 * 1024)}})
+    with pytest.raises(UpstreamError) as caught, conn.open_content(done):
+        pass
+    assert caught.value.kind is ErrorKind.EXPIRED
+    assert caught.value.status_code == 404
+    assert len(caught.value.message) <= MAX_MESSAGE + len("result no longer available: ")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("job_id", ["..", "a/../../b", "x?$select=id"])
+def test_a_hostile_job_id_is_requested_as_one_escaped_segment(simulator: Simulator, job_id: str) -> None:
+    conn = connector(simulator)
+    with pytest.raises(UpstreamError) as caught:
+        conn.get_job(job_id)
+    assert caught.value.kind is ErrorKind.PERMANENT  # the simulator does not know the job
+    [request] = simulator.stats.requests_for("graph.get")
+    assert request.path.split("?")[0].endswith("/exportJobs/" + path_segment(job_id))
