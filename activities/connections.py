@@ -3,12 +3,16 @@
 Targets name their credentials (environment variables / app settings); this is
 where the names are resolved. Client-credential tokens are cached across
 activity calls in the same worker so that each poll does not cost a token
-request, which the token endpoint's own rate limit would punish.
+request, which the token endpoint's own rate limit would punish. Delegated
+(signed-in user) providers are cached the same way, so a worker keeps one MSAL
+client (its OpenID configuration read once) per target; their token cache blob
+is in the exports storage account, reached like the exports themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Mapping
@@ -16,8 +20,10 @@ from typing import Any
 
 from connectors.base import ErrorKind, ExportConnector, UpstreamError
 from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenProvider, TokenProvider
+from connectors.delegated import BlobTokenCache, DelegatedTokenProvider
 from connectors.registry import build_connector
 from connectors.sailpoint import default_token_url
+from sinks.storage_config import StorageSettings
 
 _providers: dict[str, TokenProvider] = {}
 _lock = threading.Lock()
@@ -43,7 +49,31 @@ def token_provider_for(target: Mapping[str, Any], environ: Mapping[str, str] | N
             if key not in _providers:
                 _providers[key] = ClientCredentialsTokenProvider(token_url, client_id, secret)
             return _providers[key]
+    if auth["kind"] == "msal_token_cache":
+        return _delegated_provider(target["name"], auth, env)
     raise UpstreamError(ErrorKind.PERMANENT, f"unsupported auth kind {auth['kind']!r}")
+
+
+def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, str]) -> TokenProvider:
+    try:
+        storage = StorageSettings.from_env(env)
+    except ValueError as exc:
+        raise UpstreamError(ErrorKind.PERMANENT, f"token cache of target {name!r}: {exc}") from None
+    container, _, blob = auth["cache_blob"].partition("/")
+    if container == storage.container:
+        raise UpstreamError(
+            ErrorKind.PERMANENT,
+            f"target {name!r}: cache_blob {auth['cache_blob']!r} is in the exports container, which export consumers "
+            "may read; use a container of its own such as token-caches",
+        )
+    authority = f"{auth['authority_host'].rstrip('/')}/{auth['tenant_id']}"
+    identity = [name, storage.connection_string, storage.blob_account_url, auth["cache_blob"], auth["client_id"]]
+    key = hashlib.sha256(json.dumps([*identity, authority, list(auth["scopes"])]).encode()).hexdigest()
+    with _lock:
+        if key not in _providers:
+            cache = BlobTokenCache(storage.blob_service().get_blob_client(container, blob))
+            _providers[key] = DelegatedTokenProvider(name, auth["client_id"], authority, auth["scopes"], cache)
+        return _providers[key]
 
 
 def connector_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ExportConnector:

@@ -1,4 +1,4 @@
-"""`python -m local <command>`: the simulator, one export run, or the whole demo."""
+"""`python -m local <command>`: the simulator, one export run, a delegated sign-in, or the whole demo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ USAGE = """usage: python -m local <command> [options]
 commands:
   simulator   run the upstream simulator (Viva Goals + SailPoint) on loopback
   run         run one export target through the local Durable runner
+  signin      sign in once (device code) for a target with auth kind msal_token_cache; runs then refresh silently
   demo        start Azurite and the simulator, export one target of each connector, stop them
 """
 
@@ -26,6 +27,10 @@ def main(argv: list[str]) -> int:
         from local.cli import run_main
 
         return run_main(rest)
+    if command == "signin":
+        from local.signin import signin_main
+
+        return signin_main(rest)
     if command == "demo":
         from local.demo import main as demo_main
 

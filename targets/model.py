@@ -3,12 +3,15 @@
 A target is everything an export run needs except secrets: credentials are
 named (the environment variable or app setting that holds them), never
 inlined, so a target can travel in the orchestration input and history
-without leaking anything.
+without leaking anything. A delegated (user) sign-in is named the same way:
+by the blob that holds its MSAL token cache, never by a token.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -41,7 +44,69 @@ class ClientCredentialsFromEnv(_Strict):
     token_url: str | None = None
 
 
-AuthConfig = Annotated[BearerTokenFromEnv | ClientCredentialsFromEnv, Field(discriminator="kind")]
+GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+TENANT = r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"  # a directory GUID or a verified domain name
+DEFAULT_CACHE_CONTAINER = "token-caches"
+CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")  # what Blob Storage accepts
+BLOB_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$")  # no '.', '..' or hidden segments
+MSAL_RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})  # MSAL adds these itself
+
+
+def default_cache_blob(target_name: str) -> str:
+    return f"{DEFAULT_CACHE_CONTAINER}/{target_name}.json"
+
+
+class MsalTokenCache(_Strict):
+    """A delegated (signed-in user) token, refreshed silently from an MSAL token cache kept in a private blob.
+
+    For APIs that accept no app-only token (Graph's Viva Goals export): a person signs in once with
+    `python -m local signin`, and scheduled runs refresh from the cache. See `connectors/delegated.py` for why
+    the cache is a blob in its own container of the exports storage account, not a Key Vault secret.
+    """
+
+    kind: Literal["msal_token_cache"]
+    client_id: str = Field(pattern=GUID, description="application (client) id of a public client app registration")
+    tenant_id: str = Field(pattern=TENANT, description="directory (tenant) id or a verified domain of the tenant")
+    authority_host: str = Field(default="https://login.microsoftonline.com", description="national clouds differ")
+    scopes: tuple[str, ...] = ("https://graph.microsoft.com/Goals-Export.ReadWrite.All",)
+    cache_blob: str | None = Field(default=None, description="'<container>/<blob>'; default token-caches/<target>.json")
+
+    @field_validator("authority_host")
+    @classmethod
+    def _https_host_only(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query or parts.username:
+            raise ValueError(
+                f"authority_host must be an https origin such as https://login.microsoftonline.com, got {value!r}"
+            )
+        return f"https://{parts.netloc}"
+
+    @field_validator("scopes")
+    @classmethod
+    def _usable_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any(not scope or any(char.isspace() for char in scope) for scope in value):
+            raise ValueError("scopes must be a non-empty list of scope names without spaces")
+        reserved = sorted(MSAL_RESERVED_SCOPES & {scope.lower() for scope in value})
+        if reserved:
+            raise ValueError(f"scopes must not list {', '.join(reserved)}: MSAL requests them itself")
+        return value
+
+    @field_validator("cache_blob")
+    @classmethod
+    def _container_and_blob(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        container, _, blob = value.partition("/")
+        if not CONTAINER_NAME.match(container) or not all(BLOB_SEGMENT.match(part) for part in blob.split("/")):
+            raise ValueError(
+                f"cache_blob must be '<container>/<blob name>' such as {default_cache_blob('goals-okrs')!r} "
+                "(container: 3-63 lowercase letters, digits and single hyphens; blob: letters, digits, '.', '_', '-' "
+                f"and '/'), got {value!r}"
+            )
+        return value
+
+
+AuthConfig = Annotated[BearerTokenFromEnv | ClientCredentialsFromEnv | MsalTokenCache, Field(discriminator="kind")]
 
 
 class PollConfig(_Strict):
@@ -94,6 +159,14 @@ class Target(_Strict):
     def _connector_params(self) -> Target:
         validated = parse_params(self.connector, self.params)
         object.__setattr__(self, "params", validated.model_dump(mode="json", exclude_none=True))
+        return self
+
+    @model_validator(mode="after")
+    def _token_cache_named_after_target(self) -> Target:
+        """The cache blob is resolved here, so the orchestration input names it explicitly."""
+        if isinstance(self.auth, MsalTokenCache) and self.auth.cache_blob is None:
+            auth = self.auth.model_copy(update={"cache_blob": default_cache_blob(self.name)})
+            object.__setattr__(self, "auth", auth)
         return self
 
     def poll_settings(self) -> PollSettings:
