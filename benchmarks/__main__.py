@@ -1,7 +1,7 @@
-"""`python -m benchmarks [--size-mib N ...]`: streaming throughput against a plain upload, and peak memory."""
+"""`python -m benchmarks [--only SECTION ...] [--size-mib N ...]`: every figure from one run; see `suite`."""
 
 import sys
 
-from benchmarks.stream_to_blob import main
+from benchmarks.suite import main
 
 sys.exit(main(sys.argv[1:]))
