@@ -10,7 +10,8 @@ Durable Functions history.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -29,6 +30,22 @@ class JobState(enum.StrEnum):
     @property
     def is_active(self) -> bool:
         return self in (JobState.NOT_STARTED, JobState.RUNNING, JobState.UNKNOWN)
+
+
+log = logging.getLogger(__name__)
+
+
+def job_state(states: Mapping[str, JobState], raw: str, *, upstream: str, job_id: str) -> JobState:
+    """The state an upstream status value maps to (`states` keyed by the lowercased value).
+
+    A value the mapping does not know (Graph's `unknownFutureValue`, a status added later) is read as still
+    running, so a new upstream value never fails a run, and logged, so that it is noticed and mapped.
+    """
+    state = states.get(raw.lower())
+    if state is None:
+        log.warning("%s job %s has an unknown status %r: treated as still running", upstream, job_id, raw)
+        return JobState.UNKNOWN
+    return state
 
 
 @dataclass(frozen=True)

@@ -7,26 +7,23 @@ byte for byte (RULE objects carry JWS signatures; re-serialising breaks them).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
 from connectors.errors import parse_sailpoint_error
 from connectors.http import DEFAULT_PORTS, HttpExportConnector, origin_of, path_segment, read_json
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
 
-log = logging.getLogger(__name__)
-
 STATES = {
-    "NOT_STARTED": JobState.NOT_STARTED,
-    "IN_PROGRESS": JobState.RUNNING,
-    "COMPLETE": JobState.SUCCEEDED,
-    "FAILED": JobState.FAILED,
-    "CANCELLED": JobState.CANCELLED,
+    "not_started": JobState.NOT_STARTED,
+    "in_progress": JobState.RUNNING,
+    "complete": JobState.SUCCEEDED,
+    "failed": JobState.FAILED,
+    "cancelled": JobState.CANCELLED,
 }
 
 
@@ -110,10 +107,7 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
         if not isinstance(body, dict) or not isinstance(body.get("jobId"), str) or not body["jobId"]:
             raise UpstreamError(ErrorKind.TRANSIENT, "SailPoint answered a job without a jobId")
         raw = str(body.get("status") or "UNKNOWN")
-        state = STATES.get(raw.upper())
-        if state is None:
-            log.warning("SailPoint job %s has an unknown status %r: treated as still running", body["jobId"], raw)
-            state = JobState.UNKNOWN
+        state = job_state(STATES, raw, upstream="SailPoint", job_id=body["jobId"])
         message = body.get("message")
         failed = state in (JobState.FAILED, JobState.CANCELLED)
         return JobStatus(

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
 from connectors.errors import parse_graph_error
 from connectors.http import HttpExportConnector, path_segment, read_json
 from connectors.timestamps import normalise_timestamp
@@ -149,10 +149,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
 
     def _from_entity(self, entity: dict[str, Any], retry_after_s: float | None) -> JobStatus:
         raw = str(entity.get("status") or "unknown")
-        state = STATES.get(raw.lower())
-        if state is None:
-            log.warning("Viva Goals job %s has an unknown status %r: treated as still running", entity["id"], raw)
-            state = JobState.UNKNOWN
+        state = job_state(STATES, raw, upstream="Viva Goals", job_id=entity["id"])
         location = entity.get("resourceLocation")
         detail = entity.get("statusDetail")
         return JobStatus(

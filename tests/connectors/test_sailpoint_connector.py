@@ -147,3 +147,16 @@ def test_missing_bearer_is_401_in_the_documented_shape(simulator: Simulator) -> 
     response = httpx.get(f"{simulator.sailpoint_base_url()}/sp-config/export/abc")
     assert response.status_code == 401
     assert response.json()["error"].startswith("JWT validation failed")
+
+
+@pytest.mark.parametrize(("raw", "state"), [("PAUSED", JobState.UNKNOWN), ("complete", JobState.SUCCEEDED)])
+def test_status_values_map_whatever_their_case_and_unknown_ones_read_as_running_and_are_logged(
+    simulator: Simulator, caplog: pytest.LogCaptureFixture, raw: str, state: JobState
+) -> None:
+    conn = connector(simulator)
+    job = conn.start_job()
+    simulator.inject("sp.status", status=200, body={"jobId": job.job_id, "status": raw, "type": "EXPORT"})
+    status = conn.get_job(job.job_id)
+    assert status.state is state
+    assert status.upstream_status == raw
+    assert ("unknown status 'PAUSED'" in caplog.text) is (state is JobState.UNKNOWN)
