@@ -70,6 +70,8 @@ var tags = { 'azd-env-name': environmentName }
 var exportsContainerName = 'exports'
 var eventsQueueName = 'export-events'
 var deploymentContainerName = 'app-package-${resourceToken}'
+// Delegated (signed-in user) MSAL token caches, private to the app and the person who signs in.
+var tokenCacheContainerName = 'token-caches'
 
 var secretNames = {
   sailpointClientId: 'sailpoint-client-id'
@@ -98,7 +100,7 @@ module storage 'modules/storage.bicep' = {
     name: 'stexp${resourceToken}'
     location: location
     tags: tags
-    containerNames: [exportsContainerName, deploymentContainerName]
+    containerNames: [exportsContainerName, tokenCacheContainerName, deploymentContainerName]
     queueNames: [eventsQueueName]
   }
 }
@@ -132,6 +134,7 @@ module access 'modules/access.bicep' = {
     developerPrincipalId: principalId
     developerPrincipalType: principalType
     storageAccountName: storage.outputs.name
+    tokenCacheContainerName: tokenCacheContainerName
     keyVaultName: keyVault.outputs.name
     topicName: events.outputs.name
     insightsName: monitoring.outputs.insightsName

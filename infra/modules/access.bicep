@@ -1,5 +1,5 @@
 // Role assignments: what the app's user-assigned identity may do, and (optionally) what the deploying
-// developer may read. The identity is the only principal the app uses, for the Functions host, Durable
+// developer may read, plus write access to the token-cache container so that they can sign in for a target. The identity is the only principal the app uses, for the Functions host, Durable
 // Functions, the exports, the events, Key Vault references and telemetry.
 
 @description('Principal (object) id of the app\'s user-assigned managed identity')
@@ -12,6 +12,9 @@ param developerPrincipalId string = ''
 param developerPrincipalType string = 'User'
 
 param storageAccountName string
+
+@description('Container of the delegated token caches; the developer who runs `python -m local signin` writes there')
+param tokenCacheContainerName string
 param keyVaultName string
 param topicName string
 param insightsName string
@@ -20,6 +23,7 @@ param insightsName string
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -46,6 +50,10 @@ var developerStorageRoles = [
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource tokenCaches 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/${tokenCacheContainerName}'
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -113,3 +121,14 @@ resource developerStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     }
   }
 ]
+
+// Signing in for a Viva Goals target stores that user's token cache: write access to that one container only.
+resource developerTokenCaches 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(developerPrincipalId)) {
+  name: guid(tokenCaches.id, developerPrincipalId, roles.storageBlobDataContributor)
+  scope: tokenCaches
+  properties: {
+    principalId: developerPrincipalId
+    principalType: developerPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}

@@ -497,6 +497,18 @@ def test_app_identity_is_granted_every_role_the_pipeline_needs() -> None:
     assert re.search(r"^\s*appPrincipalId: identity\.properties\.principalId$", raw(MAIN), flags=re.MULTILINE)
 
 
+def test_token_cache_container_is_deployed_and_only_it_is_writable_by_who_signs_in() -> None:
+    from targets.model import DEFAULT_CACHE_CONTAINER
+
+    main, access = raw(MAIN), raw(INFRA / "modules" / "access.bicep")
+    assert f"var tokenCacheContainerName = '{DEFAULT_CACHE_CONTAINER}'" in main
+    assert re.search(r"containerNames: \[[^\]]*\btokenCacheContainerName\b", main)
+    assert "storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'" in access
+    granted = re.findall(r"scope: (\w+)\n(?:.*\n){1,3}?.*roles\.storageBlobDataContributor", access)
+    assert granted == ["tokenCaches"]
+    assert "name: '${storageAccountName}/default/${tokenCacheContainerName}'" in access
+
+
 def test_function_app_is_tagged_as_the_azd_service_and_waits_for_its_roles() -> None:
     services = yaml.safe_load((REPO / "azure.yaml").read_text())["services"]
     assert services == {"api": {"project": ".", "language": "python", "host": "function"}}
