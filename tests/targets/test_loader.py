@@ -89,3 +89,11 @@ def test_unreadable_and_malformed_files_get_one_line(tmp_path: Path) -> None:
 def test_no_document_crashes_the_parser(document: Any) -> None:
     with contextlib.suppress(TargetsError):  # a clean refusal is fine; any other exception fails the test
         parse_targets(document)
+
+
+def test_the_example_targets_file_shipped_with_the_repository_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "targets.example.yaml"
+    targets = load_targets(example)
+    assert sorted(targets) == ["goals-okrs", "sailpoint-config"]
+    assert targets["goals-okrs"].auth.kind == "msal_token_cache"
+    assert targets["sailpoint-config"].auth.kind == "client_credentials_env"
