@@ -24,6 +24,7 @@ from connectors.delegated import BlobTokenCache, DelegatedTokenProvider
 from connectors.registry import build_connector
 from connectors.sailpoint import default_token_url
 from sinks.storage_config import StorageSettings
+from targets.model import MsalTokenCache
 
 _providers: dict[str, TokenProvider] = {}
 _lock = threading.Lock()
@@ -55,24 +56,20 @@ def token_provider_for(target: Mapping[str, Any], environ: Mapping[str, str] | N
 
 
 def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, str]) -> TokenProvider:
+    settings = MsalTokenCache.model_validate(auth)
     try:
         storage = StorageSettings.from_env(env)
+        container, blob = settings.cache_location(name, storage.container)
     except ValueError as exc:
         raise UpstreamError(ErrorKind.PERMANENT, f"token cache of target {name!r}: {exc}") from None
-    container, _, blob = auth["cache_blob"].partition("/")
-    if container == storage.container:
-        raise UpstreamError(
-            ErrorKind.PERMANENT,
-            f"target {name!r}: cache_blob {auth['cache_blob']!r} is in the exports container, which export consumers "
-            "may read; use a container of its own such as token-caches",
-        )
-    authority = f"{auth['authority_host'].rstrip('/')}/{auth['tenant_id']}"
-    identity = [name, storage.connection_string, storage.blob_account_url, auth["cache_blob"], auth["client_id"]]
-    key = hashlib.sha256(json.dumps([*identity, authority, list(auth["scopes"])]).encode()).hexdigest()
+    identity = [name, storage.connection_string, storage.blob_account_url, container, blob, settings.client_id]
+    key = hashlib.sha256(json.dumps([*identity, settings.authority, list(settings.scopes)]).encode()).hexdigest()
     with _lock:
         if key not in _providers:
             cache = BlobTokenCache(storage.blob_service().get_blob_client(container, blob))
-            _providers[key] = DelegatedTokenProvider(name, auth["client_id"], authority, auth["scopes"], cache)
+            _providers[key] = DelegatedTokenProvider(
+                name, settings.client_id, settings.authority, settings.scopes, cache
+            )
         return _providers[key]
 
 

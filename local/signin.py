@@ -37,7 +37,7 @@ from connectors.delegated import (
 )
 from sinks.storage_config import StorageSettings
 from targets import TargetsError, load_targets
-from targets.model import MsalTokenCache, default_cache_blob
+from targets.model import MsalTokenCache
 
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"
 CONNECTION_STRING = "EXPORTS_STORAGE_CONNECTION_STRING"
@@ -75,19 +75,18 @@ def storage_settings(connection_string: str | None) -> StorageSettings:
 
 def cache_for(name: str, auth: MsalTokenCache, storage: StorageSettings) -> BlobTokenCache:
     """The target's cache blob, in a private container of its own (created if missing)."""
-    cache_blob = auth.cache_blob or default_cache_blob(name)
-    container_name, _, blob_name = cache_blob.partition("/")
-    if container_name == storage.container:
-        raise TargetsError(
-            f"target {name!r}: cache_blob {cache_blob!r} is in the exports container, which export consumers may "
-            "read; use a container of its own such as token-caches"
-        )
+    try:
+        container_name, blob_name = auth.cache_location(name, storage.container)
+    except ValueError as exc:
+        raise TargetsError(str(exc)) from None
     container = storage.blob_service().get_container_client(container_name)
     try:
         with contextlib.suppress(ResourceExistsError):
             container.create_container()  # no public access: the refresh token must stay private
     except AzureError as exc:
-        raise SigninError(storage_error(exc, "create the container of", cache_blob).message) from None
+        raise SigninError(
+            storage_error(exc, "create the container of", f"{container_name}/{blob_name}").message
+        ) from None
     return BlobTokenCache(container.get_blob_client(blob_name))
 
 
@@ -106,7 +105,7 @@ def sign_in(
     name: str, auth: MsalTokenCache, cache: BlobTokenCache, *, http_client: Any | None = None, out: TextIO
 ) -> str:
     """Run the device code flow for target `name`, store the new cache in its blob, return the account's username."""
-    authority = f"{auth.authority_host}/{auth.tenant_id}"
+    authority = auth.authority
     cache.cache.deserialize(None)  # start empty: the blob will hold exactly the account that signs in now
     try:
         app = public_client(auth.client_id, authority, cache.cache, http_client)

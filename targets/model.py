@@ -71,6 +71,22 @@ class MsalTokenCache(_Strict):
     scopes: tuple[str, ...] = ("https://graph.microsoft.com/Goals-Export.ReadWrite.All",)
     cache_blob: str | None = Field(default=None, description="'<container>/<blob>'; default token-caches/<target>.json")
 
+    @property
+    def authority(self) -> str:
+        """The MSAL authority: the identity provider's host and the tenant."""
+        return f"{self.authority_host}/{self.tenant_id}"
+
+    def cache_location(self, target_name: str, exports_container: str) -> tuple[str, str]:
+        """(container, blob) of the cache; ValueError when it would sit where export consumers may read it."""
+        cache_blob = self.cache_blob or default_cache_blob(target_name)
+        container, _, blob = cache_blob.partition("/")
+        if container == exports_container:
+            raise ValueError(
+                f"target {target_name!r}: cache_blob {cache_blob!r} is in the exports container, which export "
+                f"consumers may read; use a container of its own such as {DEFAULT_CACHE_CONTAINER}"
+            )
+        return container, blob
+
     @field_validator("authority_host")
     @classmethod
     def _https_host_only(cls, value: str) -> str:
