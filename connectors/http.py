@@ -273,18 +273,23 @@ class ApiClient:
         status = response.status_code
         fallback = f"HTTP {status} {response.reason_phrase}".strip()
         details = self.parse_error(response.content[:MAX_BODY], fallback)
-        message = redact(details.message, _sent_token(response))
+        sent = _sent_token(response)
+        message = redact(details.message, sent)
         kind = classify_status(status)
         if kind is ErrorKind.AUTH:
-            message = self._auth_message(message, _sent_token(response) is not None)
+            message = self._auth_message(message, sent is not None)
         return UpstreamError(
             kind,
             message,
             status_code=status,
             code=details.code,
-            retry_after_s=parse_retry_after(response.headers.get("Retry-After"), self.clock()),
+            retry_after_s=self.retry_after(response),
             existing_job_id=details.target if kind is ErrorKind.CONFLICT else None,
         )
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """The server's `Retry-After` in seconds from now (either form), or None."""
+        return parse_retry_after(response.headers.get("Retry-After"), self.clock())
 
     def _auth_message(self, message: str, had_token: bool) -> str:
         if not had_token:
@@ -429,9 +434,6 @@ class HttpExportConnector(Generic[P]):
 
     def job_url(self, job_id: str) -> str:
         raise NotImplementedError
-
-    def retry_after(self, response: httpx.Response) -> float | None:
-        return parse_retry_after(response.headers.get("Retry-After"), self.clock())
 
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:

@@ -114,7 +114,7 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
             job_id=body["jobId"],
             state=state,
             upstream_status=raw,
-            retry_after_s=self.retry_after(response),
+            retry_after_s=self.api.retry_after(response),
             expires_at=normalise_timestamp(body.get("expiration")),
             failure_reason=message if failed and isinstance(message, str) and message else None,
             download_url=self.job_url(body["jobId"]) + self.content_suffix if state is JobState.SUCCEEDED else None,

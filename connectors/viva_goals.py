@@ -145,7 +145,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         return [self._from_entity(_entity(item), None) for item in items or [] if isinstance(item, dict)]
 
     def _status(self, response: httpx.Response) -> JobStatus:
-        return self._from_entity(_entity(read_json(response, "Graph")), self.retry_after(response))
+        return self._from_entity(_entity(read_json(response, "Graph")), self.api.retry_after(response))
 
     def _from_entity(self, entity: dict[str, Any], retry_after_s: float | None) -> JobStatus:
         raw = str(entity.get("status") or "unknown")
