@@ -29,22 +29,20 @@ def load_json(text: str) -> Any:
     """`json.loads`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`."""
     decoder = json.JSONDecoder()
     decoder.parse_object = _unique_keys_object  # type: ignore[attr-defined]
-    decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]  # the pure-Python scanner calls parse_object; the C one does not
-    try:
-        document = decoder.decode(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"not valid JSON: {_one_line(exc)}") from None
-    except RecursionError:
-        raise _too_deep() from None
-    return _bounded(document)
+    decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]  # the C scanner skips parse_object
+    return _parsed(lambda: decoder.decode(text), json.JSONDecodeError, "JSON")
 
 
 def load_yaml(text: str) -> Any:
     """`yaml.safe_load`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`."""
+    return _parsed(lambda: yaml.load(text, Loader=_UniqueKeyLoader), yaml.YAMLError, "YAML")  # noqa: S506 - safe
+
+
+def _parsed(parse: Callable[[], Any], invalid: type[Exception], kind: str) -> Any:
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise DocumentError(f"not valid YAML: {_one_line(exc)}") from None
+        document = parse()
+    except invalid as exc:
+        raise DocumentError(f"not valid {kind}: {_one_line(exc)}") from None
     except RecursionError:
         raise _too_deep() from None
     return _bounded(document)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import app_settings
-from connectors.http import is_loopback, origin_of
+from connectors.http import check_base_url, is_loopback, origin_of
 
 ALLOW_LOOPBACK = "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -53,14 +52,10 @@ def check_origin_policy(url: str, what: str, environ: Mapping[str, str] | None =
 
 
 def check_token_url(url: str) -> str:
-    """A configured OAuth token endpoint: absolute https (http only for loopback), no credentials/query/fragment."""
+    """A configured OAuth token endpoint: the rules of a base URL (absolute https, http only for loopback, no
+    credentials, query or fragment), then the loopback switch; the URL itself is kept as written."""
     try:
-        scheme, host, _ = origin_of(url)
-    except ValueError:
-        raise ValueError(f"token_url must be an absolute https URL, got {url!r}") from None
-    parts = urlsplit(url.strip())
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise ValueError(f"token_url must not carry credentials, a query or a fragment, got {url!r}")
-    if scheme == "http" and not is_loopback(host):
-        raise ValueError(f"token_url must use https (http is allowed only for loopback), got {url!r}")
+        check_base_url(url)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("base_url", "token_url")) from None
     return check_origin_policy(url.strip(), "token_url")

@@ -67,8 +67,8 @@ def test_loopback_origins_are_accepted_when_local_development_allows_them() -> N
         ("http://collector.example.org/oauth/token", "must use https"),
         ("https://user:pass@acme.api.identitynow.com/oauth/token", "must not carry credentials"),
         ("https://acme.api.identitynow.com/oauth/token?x=1", "must not carry credentials, a query"),
-        ("ftp://acme.api.identitynow.com/oauth/token", "absolute https URL"),
-        ("/oauth/token", "absolute https URL"),
+        ("ftp://acme.api.identitynow.com/oauth/token", "absolute http(s) URL"),
+        ("/oauth/token", "absolute http(s) URL"),
     ],
 )
 def test_a_configured_token_url_is_https_without_credentials(url: str, message: str) -> None:
