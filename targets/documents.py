@@ -26,11 +26,29 @@ class DocumentError(ValueError):
 
 
 def load_json(text: str) -> Any:
-    """`json.loads`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`."""
-    decoder = json.JSONDecoder()
-    decoder.parse_object = _unique_keys_object  # type: ignore[attr-defined]
-    decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]  # the C scanner skips parse_object
-    return _parsed(lambda: decoder.decode(text), json.JSONDecodeError, "JSON")
+    """`json.loads`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`.
+
+    The C parser does the work; only a document found to repeat a key is parsed again by the (about 25 times
+    slower) pure-Python scanner, which can tell on which line the repeat is.
+    """
+    try:
+        return _parsed(lambda: json.loads(text, object_pairs_hook=_unique_or_raise), json.JSONDecodeError, "JSON")
+    except _RepeatedKey:
+        decoder = json.JSONDecoder()
+        decoder.parse_object = _unique_keys_object  # type: ignore[attr-defined]
+        decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]  # the C scanner skips parse_object
+        return _parsed(lambda: decoder.decode(text), json.JSONDecodeError, "JSON")
+
+
+class _RepeatedKey(Exception):
+    """Some object repeats a key: worth a slower parse that finds where."""
+
+
+def _unique_or_raise(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedKey
+    return found
 
 
 def load_yaml(text: str) -> Any:
