@@ -50,6 +50,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Connection of the events queue trigger (local: Azurite; Azure: EXPORTS_QUEUE__queueServiceUri identity form)",
         local_only=True,
     ),
+    Setting(
+        "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS",
+        "Let targets name loopback (127.0.0.1, localhost) upstreams, plain http included: local development only",
+        "false",
+        local_only=True,
+    ),
     Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
 )
 

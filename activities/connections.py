@@ -7,6 +7,11 @@ request, which the token endpoint's own rate limit would punish. Delegated
 (signed-in user) providers are cached the same way, so a worker keeps one MSAL
 client (its OpenID configuration read once) per target; their token cache blob
 is in the exports storage account, reached like the exports themselves.
+
+The origin policy (`targets.origins`) is applied again here, where credentials
+are read: a target that reached an activity without passing the trigger's
+validation still cannot send a credential to this machine's loopback interface
+unless loopback upstreams are allowed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from connectors.registry import build_connector
 from connectors.sailpoint import default_token_url
 from sinks.storage_config import StorageSettings
 from targets.model import MsalTokenCache
+from targets.origins import check_origin_policy
 
 _providers: dict[str, TokenProvider] = {}
 _lock = threading.Lock()
@@ -37,13 +43,22 @@ def _env(name: str, environ: Mapping[str, str]) -> str:
     return value
 
 
+def _allowed_origin(url: str, what: str, target: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    try:
+        return check_origin_policy(url, what, env)
+    except ValueError as exc:
+        raise UpstreamError(ErrorKind.PERMANENT, f"target {target.get('name')!r}: {exc}") from None
+
+
 def token_provider_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> TokenProvider:
     env = os.environ if environ is None else environ
     auth = target["auth"]
+    _allowed_origin(target["base_url"], "base_url", target, env)
     if auth["kind"] == "bearer_env":
         return StaticTokenProvider(auth["env"], env)
     if auth["kind"] == "client_credentials_env":
         token_url = auth.get("token_url") or default_token_url(target["base_url"])
+        _allowed_origin(token_url, "token_url", target, env)
         client_id, secret = _env(auth["client_id_env"], env), _env(auth["client_secret_env"], env)
         key = hashlib.sha256(f"{token_url}\0{client_id}\0{secret}".encode()).hexdigest()
         with _lock:
@@ -56,8 +71,8 @@ def token_provider_for(target: Mapping[str, Any], environ: Mapping[str, str] | N
 
 
 def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, str]) -> TokenProvider:
-    settings = MsalTokenCache.model_validate(auth)
     try:
+        settings = MsalTokenCache.model_validate(auth)  # its authority_host passes the origin policy
         storage = StorageSettings.from_env(env)
         container, blob = settings.cache_location(name, storage.container)
     except ValueError as exc:

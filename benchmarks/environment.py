@@ -27,6 +27,7 @@ def loopback_only() -> None:
     for name in PROXY_VARIABLES:
         os.environ.pop(name, None)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    os.environ["EXPORTS_ALLOW_LOOPBACK_UPSTREAMS"] = "true"  # the upstreams are the simulator on 127.0.0.1
 
 
 @contextmanager

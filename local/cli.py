@@ -110,6 +110,8 @@ def summary(target: Target, result: OrchestrationResult) -> dict[str, Any]:
 
 def run_main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    # A local run is local development: a targets file may name the simulator on 127.0.0.1 unless told otherwise.
+    os.environ.setdefault("EXPORTS_ALLOW_LOOPBACK_UPSTREAMS", "true")
     try:
         targets = load_targets(args.targets)
         if args.target not in targets:

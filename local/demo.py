@@ -80,6 +80,7 @@ def main(argv: list[str]) -> int:
         console.print(f"[bold]Upstream simulator[/bold] {sim.base_url}")
         os.environ.update(
             EXPORTS_STORAGE_CONNECTION_STRING=storage.connection_string,
+            EXPORTS_ALLOW_LOOPBACK_UPSTREAMS="true",  # the upstreams are the simulator on 127.0.0.1
             DEMO_GRAPH_TOKEN=GRAPH_FIXTURE_TOKEN,
             DEMO_SAILPOINT_CLIENT_ID=SAILPOINT_FIXTURE_CLIENT,
             DEMO_SAILPOINT_CLIENT_SECRET=SAILPOINT_FIXTURE_SECRET,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from targets.documents import DocumentError, load_json, load_yaml
 from targets.model import Target
 
 
@@ -42,11 +41,18 @@ def parse_targets(document: Any, source: str = "targets") -> dict[str, Target]:
     if not isinstance(document, dict) or not isinstance(document.get("targets"), list):
         raise TargetsError(f"{source}: expected a mapping with a list under 'targets'")
     found: dict[str, Target] = {}
+    caches: dict[str, str] = {}
     for index, raw in enumerate(document["targets"]):
         target = parse_target(raw, f"{source}: targets[{index}].")
         if target.name in found:
             raise TargetsError(f"{source}: targets[{index}].name: duplicate target name {target.name!r}")
         found[target.name] = target
+        cache = getattr(target.auth, "cache_blob", None)
+        if cache is not None and caches.setdefault(cache, target.name) != target.name:
+            raise TargetsError(
+                f"{source}: targets[{index}].auth.cache_blob: {cache!r} is the token cache of target "
+                f"{caches[cache]!r}; each target signs in with a cache of its own"
+            )
     if not found:
         raise TargetsError(f"{source}: no targets defined")
     return found
@@ -59,7 +65,7 @@ def load_targets(path: Path) -> dict[str, Target]:
     except OSError as exc:
         raise TargetsError(f"{path}: cannot read targets file ({exc.strerror})") from None
     try:
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TargetsError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        document = load_json(text) if path.suffix == ".json" else load_yaml(text)
+    except DocumentError as exc:
+        raise TargetsError(f"{path}: {exc}") from None
     return parse_targets(document, str(path.name))

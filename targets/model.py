@@ -5,6 +5,10 @@ named (the environment variable or app setting that holds them), never
 inlined, so a target can travel in the orchestration input and history
 without leaking anything. A delegated (user) sign-in is named the same way:
 by the blob that holds its MSAL token cache, never by a token.
+
+Every origin a credential goes to (`base_url`, `token_url`, `authority_host`)
+passes the policy in `targets.origins`; every poll knob is bounded to a finite
+range here, before an orchestration could start with it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from connectors.http import check_base_url
 from connectors.registry import parse_params
 from orchestrators.poll_policy import PollSettings
 from orchestrators.schedule_plan import valid_schedule
+from targets.origins import check_origin_policy, check_token_url
 
 TARGET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -42,6 +47,11 @@ class ClientCredentialsFromEnv(_Strict):
     client_id_env: str = Field(pattern=ENV_NAME)
     client_secret_env: str = Field(pattern=ENV_NAME)
     token_url: str | None = None
+
+    @field_validator("token_url")
+    @classmethod
+    def _safe_token_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_token_url(value)
 
 
 GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -95,7 +105,7 @@ class MsalTokenCache(_Strict):
             raise ValueError(
                 f"authority_host must be an https origin such as https://login.microsoftonline.com, got {value!r}"
             )
-        return f"https://{parts.netloc}"
+        return check_origin_policy(f"https://{parts.netloc}", "authority_host")
 
     @field_validator("scopes")
     @classmethod
@@ -125,19 +135,35 @@ class MsalTokenCache(_Strict):
 AuthConfig = Annotated[BearerTokenFromEnv | ClientCredentialsFromEnv | MsalTokenCache, Field(discriminator="kind")]
 
 
-class PollConfig(_Strict):
-    """Optional overrides of `PollSettings`; the same names, checked by it."""
+HOUR, DAY = 3600.0, 86400.0
 
-    floor_s: float | None = None
-    ceiling_s: float | None = None
-    factor: float | None = None
-    jitter: float | None = None
-    min_wait_s: float | None = None
-    max_server_wait_s: float | None = None
-    deadline_s: float | None = None
-    max_recreations: int | None = None
-    max_transient_failures: int | None = None
-    polls_per_generation: int | None = None
+
+def _seconds(low: float, high: float) -> Any:
+    """A finite number of seconds in (low, high]: NaN, infinities and 1e12 never reach a timer."""
+    return Field(default=None, gt=low, le=high, allow_inf_nan=False)
+
+
+def _count(low: int, high: int) -> Any:
+    return Field(default=None, ge=low, le=high, strict=True)
+
+
+class PollConfig(_Strict):
+    """Optional overrides of `PollSettings`; the same names, bounded here, their relations checked by it.
+
+    The bounds are generous for real jobs (a deadline of up to 30 days, waits of up to a day) and keep every
+    value finite, so that no date arithmetic in the orchestration can overflow on a configured number.
+    """
+
+    floor_s: float | None = _seconds(0, HOUR)
+    ceiling_s: float | None = _seconds(0, DAY)
+    factor: float | None = Field(default=None, ge=1, le=10, allow_inf_nan=False)
+    jitter: float | None = Field(default=None, ge=0, lt=1, allow_inf_nan=False)
+    min_wait_s: float | None = Field(default=None, ge=0, le=HOUR, allow_inf_nan=False)
+    max_server_wait_s: float | None = _seconds(0, DAY)
+    deadline_s: float | None = _seconds(0, 30 * DAY)
+    max_recreations: int | None = _count(0, 100)
+    max_transient_failures: int | None = _count(1, 1000)
+    polls_per_generation: int | None = _count(1, 1000)
 
     def settings(self) -> PollSettings:
         return PollSettings(**self.model_dump(exclude_none=True))
@@ -162,7 +188,7 @@ class Target(_Strict):
     @field_validator("base_url")
     @classmethod
     def _safe_base_url(cls, value: str) -> str:
-        return check_base_url(value)
+        return check_origin_policy(check_base_url(value), "base_url")
 
     @field_validator("schedule")
     @classmethod

@@ -41,6 +41,15 @@ def _no_proxy_for_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
+@pytest.fixture(autouse=True)
+def _loopback_upstreams_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upstreams in tests are the simulator or a standard-library server on 127.0.0.1: local development.
+
+    Tests of the refusal set EXPORTS_ALLOW_LOOPBACK_UPSTREAMS back to "false" themselves.
+    """
+    monkeypatch.setenv("EXPORTS_ALLOW_LOOPBACK_UPSTREAMS", "true")
+
+
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:
     """A fresh upstream simulator on loopback, with default (fast) behaviour; tests change `sim.config`."""

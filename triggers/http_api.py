@@ -1,22 +1,44 @@
-"""HTTP handlers: start an export (idempotently), read its state, cancel it."""
+"""HTTP handlers: start an export (idempotently), read its state, cancel it.
+
+What a caller gets and can reach is narrowed on purpose:
+
+- Instance ids in routes must have exactly the shape `export_instance_id` makes, so nothing a caller types
+  (`../`, `?`, `#`, `%2F`) can reach the Durable client's management URLs, and status and cancel act on
+  export orchestrations only (never the scheduler or anything else in the task hub).
+- The 202 answer carries this app's own status and cancel URLs, never the extension's management URLs
+  (in Azure those carry the system key, which can terminate, rewind or purge any instance).
+- An Idempotency-Key names one export: the same key with a request that resolves to a different export
+  (another target or other params) is a 409 problem, never silently the first instance. The comparison is
+  on the orchestration input itself (the validated target and the run key), which the instance keeps
+  across `continue_as_new`, so no separate hash needs storing.
+- Check-then-start race: two requests with one key can both find no instance. host.json sets
+  `overridableExistingInstanceStates` to `NonRunningStates` (the extension's default since 2019, pinned so a
+  bundle change cannot turn it into `AnyState`): the host then refuses to start over a Pending or Running
+  instance, the loser's `start_new` fails, and the loser answers from the winner's instance exactly as if
+  it had found it first. A Failed or Terminated instance may be started again with the same key and body:
+  that is how a caller retries.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrators import names
 from orchestrators.export_state import ExportInput
-from orchestrators.instance_ids import export_instance_id
+from orchestrators.instance_ids import export_instance_id, is_export_instance_id
 from triggers.configured_targets import configured_targets
 from triggers.requests import BadRequest, parse_start_request
 
 log = logging.getLogger(__name__)
 ALIVE = {"Running", "Pending", "ContinuedAsNew", "Completed", "Suspended"}
+CANCELLABLE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
+RETRY_AFTER_S = "10"
 
 
 def problem(status: int, title: str, detail: str) -> func.HttpResponse:
@@ -29,32 +51,90 @@ def _runtime_status(status: Any) -> str | None:
     return getattr(runtime, "name", None) if runtime is not None else None
 
 
+def _stored_input(status: Any) -> Any:
+    """The instance's input as JSON data (the client sends it JSON-encoded, so the host may keep a string)."""
+    value = getattr(status, "input_", None)
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _same_export(status: Any, payload: dict[str, Any]) -> bool:
+    stored = _stored_input(status)
+    if not isinstance(stored, dict):
+        return False
+    return bool(stored.get("target") == payload["target"] and stored.get("run_key") == payload["run_key"])
+
+
+def _key_reused(instance_id: str) -> func.HttpResponse:
+    return problem(
+        409,
+        "Idempotency-Key already used for another export",
+        f"instance {instance_id!r} was started by this Idempotency-Key with a different target or params; "
+        "send the same request to reach it, or use a new key for a new export",
+    )
+
+
 async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     try:
         request = parse_start_request(req.get_body(), dict(req.headers), configured_targets)
     except BadRequest as exc:
         return problem(400, "Invalid export request", str(exc))
     instance_id = export_instance_id(request.target.name, request.run_key)
-    existing = _runtime_status(await client.get_status(instance_id))
-    if existing in ALIVE:
-        log.info("export %s already exists as %s (%s): not started again", request.target.name, instance_id, existing)
-    else:
-        payload = ExportInput(target=request.target.to_input(), run_key=request.run_key).to_dict()
+    payload = ExportInput(target=request.target.to_input(), run_key=request.run_key).to_dict()
+    existing = await client.get_status(instance_id, show_input=True)
+    if _runtime_status(existing) is not None and not _same_export(existing, payload):
+        return _key_reused(instance_id)
+    if _runtime_status(existing) in ALIVE:
+        log.info("export %s already exists as %s: not started again", request.target.name, instance_id)
+        return _accepted(req, instance_id)
+    try:
         await client.start_new(names.EXPORT_ORCHESTRATION, instance_id, payload)
-        log.info("started export %s as %s", request.target.name, instance_id)
-    response: func.HttpResponse = client.create_check_status_response(req, instance_id)
-    return response
+    except Exception:  # the client raises a bare Exception for every refusal by the host
+        winner = await client.get_status(instance_id, show_input=True)
+        if _runtime_status(winner) not in ALIVE:
+            raise
+        log.info("export %s was started by a concurrent request as %s", request.target.name, instance_id)
+        return _accepted(req, instance_id) if _same_export(winner, payload) else _key_reused(instance_id)
+    log.info("started export %s as %s", request.target.name, instance_id)
+    return _accepted(req, instance_id)
+
+
+def _accepted(req: func.HttpRequest, instance_id: str) -> func.HttpResponse:
+    """202 with this app's own URLs: `<scheme>://<host>/api/exports/<id>` and `.../cancel`, no query string."""
+    parts = urlsplit(req.url)
+    host = parts.netloc.rpartition("@")[2]
+    status_url = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/{quote(instance_id, safe='')}"
+    body = {"id": instance_id, "statusUri": status_url, "cancelUri": f"{status_url}/cancel"}
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=202,
+        headers={"Location": status_url, "Retry-After": RETRY_AFTER_S},
+        mimetype="application/json",
+    )
+
+
+async def _export_instance(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> tuple[str, Any]:
+    """(id, status) of the export named by the route, status None when there is no such export instance."""
+    instance_id = req.route_params.get("instance_id", "")
+    if not is_export_instance_id(instance_id):
+        return instance_id, None
+    status = await client.get_status(instance_id)
+    if _runtime_status(status) is None or getattr(status, "name", None) != names.EXPORT_ORCHESTRATION:
+        return instance_id, None
+    return instance_id, status
 
 
 async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
-    status = await client.get_status(instance_id)
-    runtime = _runtime_status(status)
-    if runtime is None:
-        return problem(404, "Unknown export", f"no export instance {instance_id!r}")
+    instance_id, status = await _export_instance(req, client)
+    if status is None:
+        return problem(404, "Unknown export", f"no export instance {instance_id[:200]!r}")
     body = {
         "instance_id": instance_id,
-        "runtime_status": runtime,
+        "runtime_status": _runtime_status(status),
         "progress": status.custom_status,
         "output": status.output,
         "created_time": str(status.created_time) if status.created_time else None,
@@ -64,11 +144,11 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 
 async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    instance_id = req.route_params.get("instance_id", "")
-    runtime = _runtime_status(await client.get_status(instance_id))
-    if runtime is None:
-        return problem(404, "Unknown export", f"no export instance {instance_id!r}")
-    if runtime not in {"Running", "Pending", "ContinuedAsNew", "Suspended"}:
+    instance_id, status = await _export_instance(req, client)
+    if status is None:
+        return problem(404, "Unknown export", f"no export instance {instance_id[:200]!r}")
+    runtime = _runtime_status(status)
+    if runtime not in CANCELLABLE:
         return problem(409, "Export already finished", f"instance {instance_id!r} is {runtime}")
     await client.terminate(instance_id, "cancelled through the HTTP API")
     return func.HttpResponse(json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202,

@@ -2,11 +2,18 @@
 
 Every refusal is a `BadRequest` whose text goes into an RFC 9457 problem body,
 so a caller learns exactly what to fix; nothing upstream is touched.
+
+A caller picks a configured target and may replace its export parameters
+(`params`, validated by the connector as in a targets file). Nothing else is
+theirs to choose: where a credential is sent (`base_url`, `token_url`, the
+sign-in authority), which credential (`auth`: the setting read as a bearer
+token, the client id and secret, the token cache blob and its scopes), the
+connector, the schedule and the poll policy all come from the targets file
+only, so a function key cannot be turned into a way to read the app's secrets.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -14,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from targets import Target, TargetsError
+from targets.documents import DocumentError, load_json
 from targets.loader import parse_target
 
 MAX_BODY_BYTES = 64 * 1024
+OVERRIDABLE = frozenset({"name", "params"})
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, no spaces
 
 
@@ -45,27 +54,51 @@ def parse_start_request(
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        document = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
+        document = load_json(body.decode("utf-8") or "null")
+    except UnicodeDecodeError:
+        raise BadRequest("body is not valid JSON: it is not UTF-8 text") from None
+    except DocumentError as exc:
+        raise BadRequest(f"body is {exc}" if str(exc).startswith("not valid") else f"body: {exc}") from None
     if not isinstance(document, dict):
-        raise BadRequest('body must be a JSON object like {"target": "<name>"} or {"target": {...}}')
+        raise BadRequest('body must be a JSON object like {"target": "<name>"} or {"target": {"name": "<name>", ...}}')
     return document
 
 
 def _target(value: Any, configured: Callable[[], dict[str, Target]]) -> Target:
     if isinstance(value, str):
-        known = configured()
-        if value not in known:
-            names = ", ".join(sorted(known)) or "none configured"
-            raise BadRequest(f"unknown target {value!r}; configured targets: {names}")
-        return known[value]
+        return _configured(value, configured)
     if isinstance(value, dict):
-        try:
-            return parse_target(value, "target.")
-        except TargetsError as exc:
-            raise BadRequest(str(exc)) from None
-    raise BadRequest("'target' must be the name of a configured target or an inline target object")
+        return _with_overrides(value, configured)
+    raise BadRequest(
+        "'target' must be the name of a configured target or an object naming one, like "
+        '{"name": "<name>", "params": {...}}'
+    )
+
+
+def _configured(name: Any, configured: Callable[[], dict[str, Target]]) -> Target:
+    known = configured()
+    if not isinstance(name, str) or name not in known:
+        names = ", ".join(sorted(known)) or "none configured"
+        raise BadRequest(f"unknown target {name!r}; configured targets: {names}")
+    return known[name]
+
+
+def _with_overrides(value: dict[str, Any], configured: Callable[[], dict[str, Target]]) -> Target:
+    """A configured target with the caller's `params` in place of its own; any other field is refused."""
+    refused = sorted(set(value) - OVERRIDABLE)
+    if refused:
+        raise BadRequest(
+            f"target.{', target.'.join(refused)}: cannot be set by a request; the endpoint, the credential, "
+            "the connector, the schedule and the poll policy come only from the targets file (a request may "
+            "name a configured target and replace its params)"
+        )
+    base = _configured(value.get("name"), configured)
+    if "params" not in value:
+        return base
+    try:
+        return parse_target({**base.to_input(), "params": value["params"]}, "target.")
+    except TargetsError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _run_key(headers: Mapping[str, str]) -> str:

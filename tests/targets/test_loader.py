@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from local.cli import run_main
 from targets import TargetsError, load_targets, parse_targets
 
 VIEW_URL = (
@@ -97,3 +99,119 @@ def test_the_example_targets_file_shipped_with_the_repository_is_valid() -> None
     assert sorted(targets) == ["goals-okrs", "sailpoint-config"]
     assert targets["goals-okrs"].auth.kind == "msal_token_cache"
     assert targets["sailpoint-config"].auth.kind == "client_credentials_env"
+
+
+# -- hostile files: nesting, duplicate keys, unbounded poll numbers, a shared token cache ----------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.yaml", "targets: " + "[" * 5000 + "]" * 5000 + "\n"),
+        ("deep-block.yaml", "targets:\n" + "".join("  " * level + "- \n" for level in range(200)) + "  " * 200 + "x\n"),
+        ("deep.json", '{"targets": ' + "[" * 5000 + "]" * 5000 + "}"),
+    ],
+)
+def test_a_deeply_nested_file_is_one_line_and_exit_2_from_the_local_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(TargetsError, match="nested more than 32 levels deep"):
+        load_targets(path)
+    assert run_main(["goals", "--targets", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {name}: ") or error.startswith(f"error: {path}: ")
+    assert error.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "dup.yaml",
+            "targets:\n  - name: goals\n    connector: viva_goals\n    base_url: https://graph.microsoft.com/beta\n"
+            f"    params: {{explorer_view_url: '{VIEW_URL}'}}\n    auth: {{kind: bearer_env, env: GRAPH_TOKEN}}\n"
+            "    auth: {kind: bearer_env, env: SAILPOINT_CLIENT_SECRET}\n",
+            "duplicate key 'auth' at line 7",
+        ),
+        ("dup-top.yaml", "targets: []\ntargets:\n  - name: goals\n", "duplicate key 'targets' at line 2"),
+        (
+            "dup.json",
+            '{"targets": [\n  {"name": "goals",\n   "base_url": "https://graph.microsoft.com/beta",\n'
+            '   "base_url": "https://collector.example.org"}\n]}',
+            "duplicate key 'base_url' at line 4",
+        ),
+    ],
+)
+def test_duplicate_keys_are_refused_with_the_key_and_its_line(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(TargetsError) as caught:
+        load_targets(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_yaml_merge_keys_still_override_as_yaml_means(tmp_path: Path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        "common: &common {connector: viva_goals, base_url: 'https://example.invalid', "
+        "auth: {kind: bearer_env, env: GRAPH_TOKEN}}\n"
+        f"targets:\n  - <<: *common\n    name: goals\n    base_url: https://graph.microsoft.com/beta\n"
+        f"    params: {{explorer_view_url: '{VIEW_URL}'}}\n"
+    )
+    target = load_targets(path)["goals"]
+    assert (target.base_url, target.connector) == ("https://graph.microsoft.com/beta", "viva_goals")
+
+
+@pytest.mark.parametrize(
+    "poll",
+    [
+        {"deadline_s": 1e12},
+        {"deadline_s": float("inf")},
+        {"deadline_s": float("nan")},
+        {"deadline_s": -1},
+        {"deadline_s": 31 * 86400},
+        {"floor_s": float("nan")},
+        {"ceiling_s": 1e300},
+        {"max_server_wait_s": float("inf")},
+        {"min_wait_s": -5},
+        {"min_wait_s": float("nan")},
+        {"factor": float("inf")},
+        {"factor": 1e6},
+        {"jitter": float("nan")},
+        {"max_recreations": 10**9},
+        {"max_recreations": 1.5},
+        {"max_transient_failures": 10**12},
+        {"polls_per_generation": 0},
+        {"polls_per_generation": 10**9},
+    ],
+)
+def test_every_poll_setting_is_bounded_to_a_finite_range(poll: dict[str, Any]) -> None:
+    with pytest.raises(TargetsError) as caught:
+        parse_targets({"targets": [goals(poll=poll)]})
+    assert f"poll.{next(iter(poll))}" in str(caught.value)
+
+
+def test_a_yaml_infinity_is_refused_as_a_poll_deadline(tmp_path: Path) -> None:
+    path = tmp_path / "inf.yaml"
+    path.write_text("targets:\n" + "\n".join(f"  {line}" for line in yaml.safe_dump([goals()]).splitlines()))
+    path.write_text(path.read_text() + "\n    poll: {deadline_s: .inf}\n")
+    with pytest.raises(TargetsError, match=r"poll\.deadline_s"):
+        load_targets(path)
+
+
+def test_generous_real_poll_settings_are_accepted() -> None:
+    poll = {"floor_s": 30, "ceiling_s": 3600, "deadline_s": 7 * 86400, "max_server_wait_s": 86400, "factor": 1.5}
+    assert parse_targets({"targets": [goals(poll=poll)]})["goals"].poll_settings().deadline_s == 7 * 86400
+
+
+def test_two_targets_cannot_share_one_token_cache() -> None:
+    auth = {"kind": "msal_token_cache", "client_id": "94a356ab-53d5-40e7-8a85-053d6d3b9eb3", "tenant_id": "contoso.com"}
+    document = {
+        "targets": [goals(auth=auth), goals(name="okrs", auth={**auth, "cache_blob": "token-caches/goals.json"})]
+    }
+    with pytest.raises(TargetsError, match=r"targets\[1\]\.auth\.cache_blob: 'token-caches/goals.json' is the token "):
+        parse_targets(document)

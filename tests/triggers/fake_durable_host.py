@@ -57,8 +57,12 @@ def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
                 payload = json.loads(body) if body else None
                 if isinstance(payload, str):  # the client sends the input JSON-encoded once more
                     payload = json.loads(payload)
+                if host.instances.get(instance_id, {}).get("runtimeStatus") in ("Pending", "Running"):
+                    self._send(500, "instance already exists")  # overridableExistingInstanceStates: NonRunningStates
+                    return
                 host.started.append((name, instance_id, payload))
-                host.instances[instance_id] = {"name": name, "instanceId": instance_id, "runtimeStatus": "Running"}
+                host.instances[instance_id] = {"name": name, "instanceId": instance_id, "runtimeStatus": "Running",
+                                               "input": payload}  # fmt: skip
                 self._send(202, {"id": instance_id})
             elif parts[1] == "instances" and parts[-1] == "terminate":
                 reason = parse_qs(url.query).get("reason", [""])[0]

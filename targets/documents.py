@@ -1,0 +1,143 @@
+"""Parse JSON and YAML documents strictly: a duplicate key or a runaway nesting is refused, never guessed at.
+
+The standard parsers keep the last of two equal keys without a word, so a
+targets file or a webhook body that says `auth` twice would run with whichever
+came last: we refuse it and name the key and its line. Deep nesting makes both
+parsers recurse until Python gives up with a `RecursionError` (a 500 or a
+traceback); no document we accept is deeper than `MAX_DEPTH`, so anything
+deeper is refused with one line instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from json.decoder import JSONObject  # type: ignore[attr-defined]  # the stdlib's documented-by-use object parser
+from json.scanner import py_make_scanner  # type: ignore[attr-defined]
+from typing import Any
+
+import yaml
+
+MAX_DEPTH = 32  # far beyond any real target (about 6 levels) or request body (about 4)
+
+
+class DocumentError(ValueError):
+    """A document that is not valid, or valid but ambiguous (duplicate keys) or nested too deeply."""
+
+
+def load_json(text: str) -> Any:
+    """`json.loads`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`.
+
+    The C parser does the work; only a document found to repeat a key is parsed again by the (about 25 times
+    slower) pure-Python scanner, which can tell on which line the repeat is.
+    """
+    try:
+        return _parsed(lambda: json.loads(text, object_pairs_hook=_unique_or_raise), json.JSONDecodeError, "JSON")
+    except _RepeatedKey:
+        decoder = json.JSONDecoder()
+        decoder.parse_object = _unique_keys_object  # type: ignore[attr-defined]
+        decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]  # the C scanner skips parse_object
+        return _parsed(lambda: decoder.decode(text), json.JSONDecodeError, "JSON")
+
+
+class _RepeatedKey(Exception):
+    """Some object repeats a key: worth a slower parse that finds where."""
+
+
+def _unique_or_raise(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedKey
+    return found
+
+
+def load_yaml(text: str) -> Any:
+    """`yaml.safe_load`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`."""
+    return _parsed(lambda: yaml.load(text, Loader=_UniqueKeyLoader), yaml.YAMLError, "YAML")  # noqa: S506 - safe
+
+
+def _parsed(parse: Callable[[], Any], invalid: type[Exception], kind: str) -> Any:
+    try:
+        document = parse()
+    except invalid as exc:
+        raise DocumentError(f"not valid {kind}: {_one_line(exc)}") from None
+    except RecursionError:
+        raise _too_deep() from None
+    return _bounded(document)
+
+
+def depth(document: Any) -> int:
+    """Nesting depth of a parsed document (a scalar is 0), computed without recursion."""
+    deepest, stack = 0, [(document, 0)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level + 1)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _bounded(document: Any) -> Any:
+    if depth(document) > MAX_DEPTH:
+        raise _too_deep()
+    return document
+
+
+def _too_deep() -> DocumentError:
+    return DocumentError(f"nested more than {MAX_DEPTH} levels deep")
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _line(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+def _unique_keys_object(
+    s_and_end: tuple[str, int],
+    strict: bool,
+    scan_once: Callable[[str, int], tuple[Any, int]],
+    object_hook: Any,
+    object_pairs_hook: Any,
+    memo: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], int]:
+    """The stdlib object parser, watching where each value starts so that a repeated key can be placed."""
+    text = s_and_end[0]
+    starts: list[int] = []
+
+    def scan_recording(string: str, index: int) -> tuple[Any, int]:
+        starts.append(index)
+        return scan_once(string, index)
+
+    pairs, end = JSONObject(s_and_end, strict, scan_recording, None, list, memo)
+    seen: set[str] = set()
+    for (key, _), start in zip(pairs, starts, strict=True):
+        if key in seen:
+            raise DocumentError(f"duplicate key {key!r} at line {_line(text, start)}")
+        seen.add(key)
+    return dict(pairs), end
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key that a mapping already has (merge keys `<<` still override, as meant)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base constructor explains it
+                break
+            if duplicate:
+                raise DocumentError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
