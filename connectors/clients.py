@@ -14,8 +14,6 @@ from collections.abc import Callable, Hashable
 
 import httpx
 
-from connectors.deadline import enforce_deadlines
-
 _clients: dict[tuple[Hashable, ...], httpx.Client] = {}
 _lock = threading.Lock()
 
@@ -25,7 +23,7 @@ def shared_client(key: tuple[Hashable, ...], build: Callable[[], httpx.Client]) 
     with _lock:
         client = _clients.get(key)
         if client is None or client.is_closed:
-            client = enforce_deadlines(build())
+            client = build()
             _clients[key] = client
         return client
 

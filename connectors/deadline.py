@@ -32,9 +32,10 @@ def _remaining() -> float | None:
     return None if at is None else at - time.monotonic()
 
 
-def deadline_passed() -> bool:
+def deadline_passed(slack_s: float = 0.05) -> bool:
+    """True when this thread's deadline has passed (a socket timeout may fire a few milliseconds early)."""
     remaining = _remaining()
-    return remaining is not None and remaining <= 0
+    return remaining is not None and remaining <= slack_s
 
 
 def _clamp(timeout: float | None) -> float | None:

@@ -33,7 +33,7 @@ import httpx
 from connectors.base import ErrorKind, JobStatus, UpstreamError
 from connectors.bodies import ACCEPT_ENCODING, content_coding, decoded_chunks, read_capped, read_prefix
 from connectors.clients import shared_client
-from connectors.deadline import DeadlineExceeded, deadline_at, within
+from connectors.deadline import deadline_at, deadline_passed, enforce_deadlines, within
 from connectors.errors import MAX_BODY, MAX_MESSAGE, ErrorDetails, clean_message, upstream_id
 from connectors.timestamps import parse_timestamp
 
@@ -186,13 +186,15 @@ class HttpSettings:
     trust_env: bool = True
 
     def client(self) -> httpx.Client:
-        return httpx.Client(
+        """A new client with these settings, whose every socket operation honours the thread's deadline."""
+        client = httpx.Client(
             timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
             proxy=self.proxy,
             trust_env=self.trust_env,
             follow_redirects=False,  # redirects are followed by hand, so the token never follows them elsewhere
             headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
+        return enforce_deadlines(client)
 
     def client_for(self, url: str) -> httpx.Client:
         """The process's shared client for `url`'s origin with these transport settings."""
@@ -214,12 +216,14 @@ def classify_status(status: int) -> ErrorKind:
 
 
 def network_error(url: str, exc: Exception, slow: str = "within the call's deadline") -> UpstreamError:
-    """A transport failure, named by host and exception type only (never the request or its headers)."""
+    """A transport failure, named by host and exception type only (never the request or its headers).
+
+    Called where the failure is caught, inside the deadline it ran under, so a timeout can say it was that."""
     try:
         where = "{1}:{2}".format(*origin_of(url))
     except ValueError:
         where = "the upstream"
-    if isinstance(exc.__cause__, DeadlineExceeded) or isinstance(exc, DeadlineExceeded):
+    if isinstance(exc, httpx.TimeoutException) and deadline_passed():
         return UpstreamError(ErrorKind.TRANSIENT, f"{where} did not answer {slow}")
     return UpstreamError(ErrorKind.TRANSIENT, f"network error talking to {where}: {type(exc).__name__}")
 
@@ -449,13 +453,13 @@ class HttpContentStream:
         waited, got, total = 0.0, 0, 0
         while True:
             started = time.monotonic()
-            try:
-                with deadline_at(started + window - waited):
+            with deadline_at(started + window - waited):
+                try:
                     chunk = next(chunks)
-            except StopIteration:
-                return
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                raise network_error(self._url, exc, slow) from None
+                except StopIteration:
+                    return
+                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    raise network_error(self._url, exc, slow) from None
             waited, got, total = waited + time.monotonic() - started, got + len(chunk), total + len(chunk)
             if self._max_bytes is not None and total > self._max_bytes:
                 raise self._too_large()
