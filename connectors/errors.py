@@ -25,7 +25,7 @@ from connectors.base import ErrorKind, UpstreamError
 
 MAX_MESSAGE = 500
 MAX_ID = 256  # Graph's and SailPoint's ids are under 100 characters; a longer one is not an id
-MAX_STATUS = 64  # a status value is one word
+MAX_STATUS = 64  # a status value is one word; a longer one is cut (and then maps to no known state)
 TRUNCATED = "…[truncated]"
 MAX_BODY = 64 * 1024  # an error envelope is small; more than this is not one
 REDACTED = "[redacted]"
@@ -69,12 +69,6 @@ def upstream_id(value: object, what: str = "job id") -> str:
         shown = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
         raise UpstreamError(ErrorKind.PERMANENT, f"the upstream answered an unusable {what} ({shown}); refused")
     return value
-
-
-def upstream_status(value: object, default: str) -> str:
-    """A status value as a short single word for display and mapping; anything else is cut and marked."""
-    text = value if isinstance(value, str) and value.strip() else default
-    return clean_message(text, limit=MAX_STATUS)
 
 
 def _load(body: bytes | str | None) -> Any:

@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
-from connectors.errors import parse_sailpoint_error, upstream_id, upstream_status
+from connectors.errors import MAX_STATUS, parse_sailpoint_error, upstream_id
 from connectors.http import DEFAULT_PORTS, HttpExportConnector, origin_of, path_segment, read_json
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
@@ -107,7 +107,7 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
         if not isinstance(body, dict) or not isinstance(body.get("jobId"), str) or not body["jobId"]:
             raise UpstreamError(ErrorKind.TRANSIENT, "SailPoint answered a job without a jobId")
         job_id = upstream_id(body["jobId"])
-        raw = upstream_status(body.get("status"), "UNKNOWN")
+        raw = self.api.text(response, body.get("status"), MAX_STATUS) or "UNKNOWN"
         state = job_state(STATES, raw, upstream="SailPoint", job_id=job_id)
         failed = state in (JobState.FAILED, JobState.CANCELLED)
         return JobStatus(

@@ -18,7 +18,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
-from connectors.errors import parse_graph_error, upstream_id, upstream_status
+from connectors.errors import MAX_STATUS, parse_graph_error, upstream_id
 from connectors.http import HttpExportConnector, check_download_url, path_segment, read_json
 from connectors.timestamps import normalise_timestamp
 
@@ -152,7 +152,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
 
     def _from_entity(self, entity: dict[str, Any], response: httpx.Response, retry_after_s: float | None) -> JobStatus:
         """Every upstream string bounded where it enters: the id checked, texts redacted and cut, the URL checked."""
-        raw = upstream_status(entity.get("status"), "unknown")
+        raw = self.api.text(response, entity.get("status"), MAX_STATUS) or "unknown"
         state = job_state(STATES, raw, upstream="Viva Goals", job_id=entity["id"])
         location = entity.get("resourceLocation")
         return JobStatus(

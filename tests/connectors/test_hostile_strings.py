@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, UpstreamError
+from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenProvider
 from connectors.errors import MAX_ID, MAX_MESSAGE, MAX_STATUS, REDACTED, TRUNCATED
 from connectors.http import HttpSettings
@@ -74,6 +74,15 @@ def test_a_download_location_with_a_control_character_is_permanent(location: str
     with hostile_upstream(answer(body)) as upstream, pytest.raises(UpstreamError) as caught:
         viva(upstream).get_job("job-1")
     assert caught.value.kind is ErrorKind.PERMANENT
+
+
+def test_a_recorded_download_location_with_a_control_character_is_permanent_when_opened() -> None:
+    with hostile_upstream(answer({})) as upstream:
+        job = JobStatus("job-1", JobState.SUCCEEDED, "succeeded", download_url=f"{upstream.url}/a\x01b")
+        with pytest.raises(UpstreamError) as caught, viva(upstream).open_content(job):
+            pass
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert upstream.requests == []
 
 
 def test_a_status_detail_echoing_the_bearer_token_is_redacted_before_it_is_cut() -> None:
