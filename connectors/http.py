@@ -12,7 +12,12 @@ Why each piece is here:
   what to do (wait, adopt, re-create, stop); a 401 refreshes the token once.
   Messages are the server's own words, with anything token-shaped blanked.
 - Results can be gigabytes: content is streamed chunk by chunk and a
-  connection cut mid-body is a transient error, never a truncated success.
+  connection cut mid-body is a transient error, never a truncated success;
+  a body without framing (Content-Length or chunked) is refused outright.
+- Nothing an upstream sends is trusted for size or time: every body is read
+  streamed and capped on its decoded size (`bodies`), every call runs under a
+  total deadline and every download under a minimum throughput (`deadline`),
+  and one client per origin is shared by the whole process (`clients`).
 """
 
 from __future__ import annotations
