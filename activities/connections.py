@@ -90,5 +90,6 @@ def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, st
 
 def connector_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ExportConnector:
     return build_connector(
-        target["connector"], target["base_url"], target["params"], token_provider_for(target, environ)
-    )
+        target["connector"], target["base_url"], target["params"], token_provider_for(target, environ),
+        max_export_bytes=target.get("max_export_bytes"),
+    )  # fmt: skip

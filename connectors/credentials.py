@@ -15,8 +15,9 @@ from typing import Protocol
 import httpx
 
 from connectors.base import ErrorKind, UpstreamError
+from connectors.deadline import within
 from connectors.errors import parse_sailpoint_error
-from connectors.http import network_error, parse_retry_after, utcnow
+from connectors.http import HttpSettings, fetch, parse_retry_after, utcnow
 
 
 class TokenProvider(Protocol):
@@ -47,12 +48,14 @@ class ClientCredentialsTokenProvider:
         client_secret: str,
         *,
         http: httpx.Client | None = None,
+        settings: HttpSettings | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
-        self._http = http or httpx.Client(timeout=30.0)
+        self._settings = settings or HttpSettings()
+        self._http = http
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -72,13 +75,13 @@ class ClientCredentialsTokenProvider:
 
     def _fetch(self) -> tuple[str, float]:
         form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret}
-        try:
-            response = self._http.post(self.token_url, data=form)
-        except httpx.TransportError as exc:
-            raise network_error(self.token_url, exc) from None
+        http = self._http or self._settings.client_for(self.token_url)
+        with within(self._settings.deadline_s):
+            response = fetch(http, self._settings, "POST", self.token_url, data=form)
         self.fetches += 1
         if response.status_code == 429 or response.status_code >= 500:
-            details = parse_sailpoint_error(response.content, f"HTTP {response.status_code}")
+            # The endpoint's own words, with the secret it was sent blanked (an echo must not be stored).
+            details = parse_sailpoint_error(response.content, f"HTTP {response.status_code}", self._secret)
             wait = parse_retry_after(response.headers.get("Retry-After"), utcnow())
             raise UpstreamError(
                 ErrorKind.TRANSIENT, f"token endpoint: {details.message}", status_code=response.status_code,

@@ -12,13 +12,19 @@ Why each piece is here:
   what to do (wait, adopt, re-create, stop); a 401 refreshes the token once.
   Messages are the server's own words, with anything token-shaped blanked.
 - Results can be gigabytes: content is streamed chunk by chunk and a
-  connection cut mid-body is a transient error, never a truncated success.
+  connection cut mid-body is a transient error, never a truncated success;
+  a body without framing (Content-Length or chunked) is refused outright.
+- Nothing an upstream sends is trusted for size or time: every body is read
+  streamed and capped on its decoded size (`bodies`), every call runs under a
+  total deadline and every download under a minimum throughput (`deadline`),
+  and one client per origin is shared by the whole process (`clients`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -30,7 +36,10 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from connectors.base import ErrorKind, JobStatus, UpstreamError
-from connectors.errors import MAX_BODY, ErrorDetails, redact
+from connectors.bodies import ACCEPT_ENCODING, content_coding, decoded_chunks, read_capped, read_prefix
+from connectors.clients import shared_client
+from connectors.deadline import deadline_at, deadline_passed, enforce_deadlines, within
+from connectors.errors import MAX_BODY, MAX_MESSAGE, ErrorDetails, clean_message, upstream_id
 from connectors.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
@@ -40,9 +49,10 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 24 * 3600.0  # SailPoint escalates to 1200 s; a day is past anything sane
 MAX_REDIRECTS = 5
+MAX_URL = 8192  # pre-signed URLs run to a few hundred characters
 DEFAULT_CHUNK = 1024 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
-ErrorParser = Callable[[bytes, str], ErrorDetails]
+ErrorParser = Callable[..., ErrorDetails]  # (body, fallback, *secrets to redact)
 Clock = Callable[[], datetime]
 P = TypeVar("P")
 
@@ -130,7 +140,13 @@ def check_base_url(url: str) -> str:
 
 
 def check_download_url(url: str) -> str:
-    """A server-given location we may fetch: absolute http(s), https unless loopback; else PERMANENT."""
+    """A server-given location we may fetch: absolute http(s), https unless loopback, of sane length and with no
+    control character or inner whitespace (no retry can make such a URL work); else PERMANENT."""
+    text = url.strip()
+    if len(text) > MAX_URL:
+        raise UpstreamError(ErrorKind.PERMANENT, f"the download location is longer than {MAX_URL} characters")
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in text):
+        raise UpstreamError(ErrorKind.PERMANENT, "the download location holds a control character or whitespace")
     try:
         scheme, host, _ = origin_of(url)
     except ValueError:
@@ -158,20 +174,37 @@ def path_segment(value: str, what: str = "job id") -> str:
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """Timeouts and proxy of the connectors' `httpx.Client`; proxies from the environment unless told otherwise."""
+    """Timeouts, limits and proxy of upstream calls; proxies from the environment unless told otherwise.
+
+    `timeout_s` bounds each read, `deadline_s` a whole call (connect, headers and body); a download has no
+    total deadline but must deliver `min_bytes_per_s` averaged over each `throughput_window_s` of waiting.
+    """
 
     timeout_s: float = 60.0
     connect_timeout_s: float = 15.0
+    deadline_s: float = 120.0
+    min_bytes_per_s: float = 16 * 1024
+    throughput_window_s: float = 60.0
+    max_json_bytes: int = 1024 * 1024
+    max_error_bytes: int = MAX_BODY
     proxy: str | None = None
     trust_env: bool = True
 
     def client(self) -> httpx.Client:
-        return httpx.Client(
+        """A new client with these settings, whose every socket operation honours the thread's deadline."""
+        client = httpx.Client(
             timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
             proxy=self.proxy,
             trust_env=self.trust_env,
             follow_redirects=False,  # redirects are followed by hand, so the token never follows them elsewhere
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
+        return enforce_deadlines(client)
+
+    def client_for(self, url: str) -> httpx.Client:
+        """The process's shared client for `url`'s origin with these transport settings."""
+        transport = (self.timeout_s, self.connect_timeout_s, self.proxy, self.trust_env)
+        return shared_client((origin_of(url), *transport), self.client)
 
 
 def classify_status(status: int) -> ErrorKind:
@@ -187,12 +220,16 @@ def classify_status(status: int) -> ErrorKind:
     return ErrorKind.PERMANENT
 
 
-def network_error(url: str, exc: Exception) -> UpstreamError:
-    """A transport failure, named by host and exception type only (never the request or its headers)."""
+def network_error(url: str, exc: Exception, slow: str = "within the call's deadline") -> UpstreamError:
+    """A transport failure, named by host and exception type only (never the request or its headers).
+
+    Called where the failure is caught, inside the deadline it ran under, so a timeout can say it was that."""
     try:
         where = "{1}:{2}".format(*origin_of(url))
     except ValueError:
         where = "the upstream"
+    if isinstance(exc, httpx.TimeoutException) and deadline_passed():
+        return UpstreamError(ErrorKind.TRANSIENT, f"{where} did not answer {slow}")
     return UpstreamError(ErrorKind.TRANSIENT, f"network error talking to {where}: {type(exc).__name__}")
 
 
@@ -206,12 +243,31 @@ def read_json(response: httpx.Response, upstream: str) -> Any:
         ) from None
 
 
-def _sent_token(response: httpx.Response) -> str | None:
+def sent_token(response: httpx.Response) -> str | None:
+    """The bearer token `response`'s request carried: the one credential that upstream could echo back."""
     try:
         header = response.request.headers.get("Authorization", "")
     except RuntimeError:  # a response built without a request
         return None
     return header.partition(" ")[2] or None
+
+
+def fetch(http: httpx.Client, settings: HttpSettings, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request whose answer is read whole but bounded: a 2xx up to `max_json_bytes` decoded (more is
+    refused), anything else up to `max_error_bytes` (the rest is dropped). Runs under the caller's deadline."""
+    try:
+        response = http.send(http.build_request(method, url, **kwargs), stream=True)
+        try:
+            if response.is_success:
+                body = read_capped(response, settings.max_json_bytes, origin_of(url).host)
+            else:
+                body = read_prefix(response, settings.max_error_bytes)
+        finally:
+            response.close()
+    except (httpx.TransportError, httpx.DecodingError) as exc:
+        raise network_error(url, exc) from None
+    response._content = body  # what `read_json` and error parsers read as `response.content`
+    return response
 
 
 class ApiClient:
@@ -233,10 +289,14 @@ class ApiClient:
         self.parse_error = parse_error
         self.clock = clock
         self.auth_hint = auth_hint
-        self.http = client if client is not None else (settings or HttpSettings()).client()
+        self.settings = settings or HttpSettings()
+        self._client = client
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def http(self, url: str) -> httpx.Client:
+        return self._client if self._client is not None else self.settings.client_for(url)
 
     def _authorization(self, url: str, *, force_refresh: bool) -> dict[str, str]:
         """The Authorization header for `url`: only on the API origin; refuses unsafe locations outright."""
@@ -253,39 +313,45 @@ class ApiClient:
         on_error: Callable[[httpx.Response], UpstreamError] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send (token on the API origin only); a 401 refreshes the token once; a non-2xx raises `UpstreamError`."""
-        response = self._send(method, url, force_refresh=False, **kwargs)
-        if response.status_code == 401 and "Authorization" in response.request.headers:
-            response = self._send(method, url, force_refresh=True, **kwargs)
+        """Send (token on the API origin only) within the total deadline; a 401 refreshes the token once;
+        a non-2xx raises `UpstreamError`. The body is read (bounded, decoded) before this returns."""
+        with within(self.settings.deadline_s):
+            response = self._send(method, url, force_refresh=False, **kwargs)
+            if response.status_code == 401 and "Authorization" in response.request.headers:
+                response = self._send(method, url, force_refresh=True, **kwargs)
         if response.is_success:
             return response
         raise (on_error or self.classify)(response)
 
     def _send(self, method: str, url: str, *, force_refresh: bool, **kwargs: Any) -> httpx.Response:
         headers = {**(kwargs.pop("headers", None) or {}), **self._authorization(url, force_refresh=force_refresh)}
-        try:
-            return self.http.request(method, url, headers=headers, **kwargs)
-        except (httpx.TransportError, httpx.DecodingError) as exc:
-            raise network_error(url, exc) from None
+        return fetch(self.http(url), self.settings, method, url, headers=headers, **kwargs)
 
     def classify(self, response: httpx.Response) -> UpstreamError:
         """The `UpstreamError` a failed response stands for, with the server's own message and wait."""
         status = response.status_code
         fallback = f"HTTP {status} {response.reason_phrase}".strip()
-        details = self.parse_error(response.content[:MAX_BODY], fallback)
-        sent = _sent_token(response)
-        message = redact(details.message, sent)
+        sent = sent_token(response)
+        details = self.parse_error(response.content[: self.settings.max_error_bytes], fallback, sent)
+        message = details.message
         kind = classify_status(status)
         if kind is ErrorKind.AUTH:
             message = self._auth_message(message, sent is not None)
+        conflict = kind is ErrorKind.CONFLICT and details.target is not None
         return UpstreamError(
             kind,
             message,
             status_code=status,
             code=details.code,
             retry_after_s=self.retry_after(response),
-            existing_job_id=details.target if kind is ErrorKind.CONFLICT else None,
+            existing_job_id=upstream_id(details.target) if conflict else None,
         )
+
+    def text(self, response: httpx.Response, value: object, limit: int = MAX_MESSAGE) -> str | None:
+        """Free text from `response`'s body (a status detail, a reason): redacted, one line, bounded; or None."""
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return clean_message(value, sent_token(response), limit=limit)
 
     def retry_after(self, response: httpx.Response) -> float | None:
         """The server's `Retry-After` in seconds from now (either form), or None."""
@@ -298,18 +364,34 @@ class ApiClient:
 
     @contextmanager
     def stream(
-        self, url: str, on_error: Callable[[httpx.Response], UpstreamError] | None = None
+        self,
+        url: str,
+        on_error: Callable[[httpx.Response], UpstreamError] | None = None,
+        *,
+        max_bytes: int | None = None,
     ) -> Iterator[HttpContentStream]:
-        """Open a download; redirects are followed by hand so the token never leaves the API origin."""
+        """Open a download; redirects are followed by hand so the token never leaves the API origin.
+
+        Opening (every redirect, up to the headers of the answer) is one call under the total deadline; the
+        body then streams under the minimum throughput instead, and is refused past `max_bytes`.
+        """
+        with ExitStack() as stack:
+            with within(self.settings.deadline_s):
+                response, url = self._open(stack, url)
+                if not response.is_success:
+                    response._content = read_prefix(response, self.settings.max_error_bytes)
+                    raise (on_error or self.classify)(response)
+            yield HttpContentStream(response, url, self.settings, max_bytes)
+
+    def _open(self, stack: ExitStack, url: str) -> tuple[httpx.Response, str]:
         for _ in range(MAX_REDIRECTS + 1):
-            with self._stream_refreshing(url) as response:
-                location = response.headers.get("Location") if response.is_redirect else None
-                if location is None:
-                    if not response.is_success:
-                        _read_bounded(response)
-                        raise (on_error or self.classify)(response)
-                    yield HttpContentStream(response, url)
-                    return
+            inner = ExitStack()
+            response = inner.enter_context(self._stream_refreshing(url))
+            location = response.headers.get("Location") if response.is_redirect else None
+            if location is None:
+                stack.push(inner)
+                return response, url
+            inner.close()
             url = urljoin(url, location.strip().strip('"'))
         raise UpstreamError(ErrorKind.PERMANENT, f"more than {MAX_REDIRECTS} redirects while downloading")
 
@@ -327,39 +409,68 @@ class ApiClient:
     def _stream_once(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
         with ExitStack() as stack:
             try:
-                response = stack.enter_context(self.http.stream("GET", url, headers=headers))
+                response = stack.enter_context(self.http(url).stream("GET", url, headers=headers))
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 raise network_error(url, exc) from None
             yield response
 
 
-def _read_bounded(response: httpx.Response) -> None:
-    """Read an error answer's body, but never more than an envelope's worth (it could be the whole file)."""
-    body = bytearray()
-    try:
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) >= MAX_BODY:
-                break
-    except (httpx.TransportError, httpx.DecodingError):
-        pass  # the status alone classifies it
-    response._content = bytes(body[:MAX_BODY])  # what `classify` reads as `response.content`
-
-
 class HttpContentStream:
-    """A download in progress: iterate it chunk by chunk; a cut connection is a transient error."""
+    """A download in progress: iterate it chunk by chunk; a cut, stalled or unframed body is never a success.
 
-    def __init__(self, response: httpx.Response, url: str) -> None:
+    The body must be framed (Content-Length or chunked): a body delimited by closing the connection cannot be
+    told from one cut short. It must arrive at `min_bytes_per_s`, measured over the time spent waiting for it.
+    """
+
+    def __init__(
+        self, response: httpx.Response, url: str, settings: HttpSettings, max_bytes: int | None = None
+    ) -> None:
         self._response = response
         self._url = url
+        self._settings = settings
+        self._max_bytes = max_bytes
         self.content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
         self.content_length = _content_length(response)
+        self._check_framing()
+        content_coding(response)
+        if max_bytes is not None and self.content_length is not None and self.content_length > max_bytes:
+            raise self._too_large()
+
+    def _too_large(self) -> UpstreamError:
+        return UpstreamError(
+            ErrorKind.PERMANENT, f"the export is larger than the target's max_export_bytes ({self._max_bytes})"
+        )
+
+    def _check_framing(self) -> None:
+        chunked = "chunked" in self._response.headers.get("Transfer-Encoding", "").lower()
+        if not chunked and "Content-Length" not in self._response.headers:
+            raise UpstreamError(
+                ErrorKind.PERMANENT,
+                "the download has neither a Content-Length nor chunked framing, so a cut transfer could not be "
+                "told from a complete one; refused",
+            )
 
     def iter_bytes(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
-        try:
-            yield from self._response.iter_bytes(chunk_size)
-        except (httpx.TransportError, httpx.DecodingError) as exc:
-            raise network_error(self._url, exc) from None
+        window = self._settings.throughput_window_s
+        quota = self._settings.min_bytes_per_s * window
+        slow = f"at {self._settings.min_bytes_per_s:.0f} bytes/s or faster (the download's minimum throughput)"
+        chunks = decoded_chunks(self._response, chunk_size)
+        waited, got, total = 0.0, 0, 0
+        while True:
+            started = time.monotonic()
+            with deadline_at(started + window - waited):
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    raise network_error(self._url, exc, slow) from None
+            waited, got, total = waited + time.monotonic() - started, got + len(chunk), total + len(chunk)
+            if self._max_bytes is not None and total > self._max_bytes:
+                raise self._too_large()
+            if got >= quota:
+                waited, got = 0.0, 0
+            yield chunk
 
 
 def _content_length(response: httpx.Response) -> int | None:
@@ -375,9 +486,10 @@ def _content_length(response: httpx.Response) -> int | None:
 class ResultDownloads:
     """Opening a finished job's result the same way for every connector: expiry first, then the download."""
 
-    def __init__(self, api: ApiClient, gone_statuses: frozenset[int]) -> None:
+    def __init__(self, api: ApiClient, gone_statuses: frozenset[int], max_bytes: int | None = None) -> None:
         self.api = api
         self.gone_statuses = gone_statuses
+        self.max_bytes = max_bytes
 
     @contextmanager
     def open(self, job: JobStatus, url: str) -> Iterator[HttpContentStream]:
@@ -386,7 +498,7 @@ class ResultDownloads:
             raise UpstreamError(
                 ErrorKind.EXPIRED, f"result no longer available: job {job.job_id} expired at {job.expires_at}"
             )
-        with self.api.stream(url, on_error=self._error) as stream:
+        with self.api.stream(url, on_error=self._error, max_bytes=self.max_bytes) as stream:
             yield stream
 
     def _error(self, response: httpx.Response) -> UpstreamError:
@@ -423,6 +535,7 @@ class HttpExportConnector(Generic[P]):
         client: httpx.Client | None = None,
         clock: Clock = utcnow,
         settings: HttpSettings | None = None,
+        max_export_bytes: int | None = None,
     ) -> None:
         self.params = params
         self.clock = clock
@@ -430,7 +543,7 @@ class HttpExportConnector(Generic[P]):
         self.api = ApiClient(
             base_url, tokens, parser, client=client, settings=settings, clock=clock, auth_hint=self.auth_hint
         )
-        self.results = ResultDownloads(self.api, self.gone_statuses)
+        self.results = ResultDownloads(self.api, self.gone_statuses, max_export_bytes)
 
     def job_url(self, job_id: str) -> str:
         raise NotImplementedError

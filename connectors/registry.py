@@ -41,7 +41,8 @@ def build_connector(
     tokens: TokenProvider,
     *,
     client: httpx.Client | None = None,
+    max_export_bytes: int | None = None,
 ) -> ExportConnector:
     model, factory = _entry(connector)
     validated = params if isinstance(params, model) else model.model_validate(dict(params))
-    return factory(check_base_url(base_url), validated, tokens, client=client)
+    return factory(check_base_url(base_url), validated, tokens, client=client, max_export_bytes=max_export_bytes)

@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
-from connectors.errors import parse_sailpoint_error
+from connectors.errors import MAX_STATUS, parse_sailpoint_error, upstream_id
 from connectors.http import DEFAULT_PORTS, HttpExportConnector, origin_of, path_segment, read_json
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
@@ -106,17 +106,17 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
         body = read_json(response, "SailPoint")
         if not isinstance(body, dict) or not isinstance(body.get("jobId"), str) or not body["jobId"]:
             raise UpstreamError(ErrorKind.TRANSIENT, "SailPoint answered a job without a jobId")
-        raw = str(body.get("status") or "UNKNOWN")
-        state = job_state(STATES, raw, upstream="SailPoint", job_id=body["jobId"])
-        message = body.get("message")
+        job_id = upstream_id(body["jobId"])
+        raw = self.api.text(response, body.get("status"), MAX_STATUS) or "UNKNOWN"
+        state = job_state(STATES, raw, upstream="SailPoint", job_id=job_id)
         failed = state in (JobState.FAILED, JobState.CANCELLED)
         return JobStatus(
-            job_id=body["jobId"],
+            job_id=job_id,
             state=state,
             upstream_status=raw,
             retry_after_s=self.api.retry_after(response),
             expires_at=normalise_timestamp(body.get("expiration")),
-            failure_reason=message if failed and isinstance(message, str) and message else None,
-            download_url=self.job_url(body["jobId"]) + self.content_suffix if state is JobState.SUCCEEDED else None,
+            failure_reason=self.api.text(response, body.get("message")) if failed else None,
+            download_url=self.job_url(job_id) + self.content_suffix if state is JobState.SUCCEEDED else None,
             created_at=normalise_timestamp(body.get("created")),
         )

@@ -18,8 +18,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
-from connectors.errors import parse_graph_error
-from connectors.http import HttpExportConnector, path_segment, read_json
+from connectors.errors import MAX_STATUS, parse_graph_error, upstream_id
+from connectors.http import HttpExportConnector, check_download_url, path_segment, read_json
 from connectors.timestamps import normalise_timestamp
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def _entity(body: Any) -> dict[str, Any]:
         body = body["value"]
     if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
         raise UpstreamError(ErrorKind.TRANSIENT, "Graph answered a job without an id")
+    upstream_id(body["id"])
     return body
 
 
@@ -128,7 +129,8 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
     def _create_error(self, response: httpx.Response) -> UpstreamError:
         error = self.api.classify(response)
         if error.kind is ErrorKind.CONFLICT:
-            error.existing_job_id = error.existing_job_id or location_job_id(response.headers.get("Location"))
+            located = location_job_id(response.headers.get("Location"))
+            error.existing_job_id = error.existing_job_id or (upstream_id(located) if located else None)
             if not error.existing_job_id:  # a 409 we cannot adopt: say so rather than loop
                 error.kind = ErrorKind.PERMANENT
                 error.message += " (no running job id was given to adopt)"
@@ -142,23 +144,24 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         response = self.api.request("GET", self.api.url(COLLECTION), params=query)
         body = read_json(response, "Graph")
         items = body.get("value") if isinstance(body, dict) else None
-        return [self._from_entity(_entity(item), None) for item in items or [] if isinstance(item, dict)]
+        entities = [_entity(item) for item in items or [] if isinstance(item, dict)]
+        return [self._from_entity(entity, response, None) for entity in entities]
 
     def _status(self, response: httpx.Response) -> JobStatus:
-        return self._from_entity(_entity(read_json(response, "Graph")), self.api.retry_after(response))
+        return self._from_entity(_entity(read_json(response, "Graph")), response, self.api.retry_after(response))
 
-    def _from_entity(self, entity: dict[str, Any], retry_after_s: float | None) -> JobStatus:
-        raw = str(entity.get("status") or "unknown")
+    def _from_entity(self, entity: dict[str, Any], response: httpx.Response, retry_after_s: float | None) -> JobStatus:
+        """Every upstream string bounded where it enters: the id checked, texts redacted and cut, the URL checked."""
+        raw = self.api.text(response, entity.get("status"), MAX_STATUS) or "unknown"
         state = job_state(STATES, raw, upstream="Viva Goals", job_id=entity["id"])
         location = entity.get("resourceLocation")
-        detail = entity.get("statusDetail")
         return JobStatus(
             job_id=entity["id"],
             state=state,
             upstream_status=raw,
             retry_after_s=retry_after_s,
             expires_at=normalise_timestamp(entity.get("expirationDateTime")),
-            failure_reason=detail if isinstance(detail, str) and detail else None,
-            download_url=location if isinstance(location, str) and location else None,
+            failure_reason=self.api.text(response, entity.get("statusDetail")),
+            download_url=check_download_url(location) if isinstance(location, str) and location else None,
             created_at=normalise_timestamp(entity.get("createdDateTime")),
         )

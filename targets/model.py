@@ -184,6 +184,7 @@ class Target(_Strict):
     auth: AuthConfig
     schedule: str | None = Field(default=None, description="NCRONTAB, six fields: sec min hour day month dow")
     poll: PollConfig = Field(default_factory=PollConfig)
+    max_export_bytes: int | None = Field(default=None, gt=0, description="refuse a larger export; default no limit")
 
     @field_validator("base_url")
     @classmethod

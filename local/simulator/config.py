@@ -42,6 +42,9 @@ class SimulatorConfig:
     content_bytes_per_s: float | None = None
     content_host: str | None = None  # serve resourceLocation from another host name (another origin)
     chunk_size: int = 64 * 1024
+    # hostile behaviour: every free text (status details, failure messages, errors) repeats the credentials
+    # the request carried (Authorization header, token request form), as a careless or hostile server might
+    echo_credentials: bool = False
     # auth and limits
     token_ttl_s: float = 749.0
     rate_limit_requests: int = 100

@@ -23,6 +23,7 @@ class Exchange:
         self.route = "unknown"
         self.status = 0
         self.on_start: Callable[[Exchange], None] | None = None
+        self.echo_credentials = False
         # Read the body now: an answer sent before reading it would leave it in the keep-alive stream.
         length = int(handler.headers.get("Content-Length") or 0)
         self._body = handler.rfile.read(length) if length else b""
@@ -47,6 +48,13 @@ class Exchange:
         value = self.header("Authorization") or ""
         scheme, _, token = value.partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    def echoed(self, text: str) -> str:
+        """`text`, followed by the credentials this request carried when the simulator is told to echo them."""
+        if not self.echo_credentials:
+            return text
+        form = self._body.decode(errors="replace") if b"client_secret" in self._body else ""
+        return f"{text} (request carried Authorization: {self.header('Authorization') or '-'}; form: {form or '-'})"
 
     def body(self) -> bytes:
         return self._body

@@ -41,7 +41,7 @@ def error(ex: Exchange, state: SimState, status: int, code: str, message: str, i
     lower = state.config.innererror_lowercase
     inner_key = "innererror" if (lower if lower is not None else status == 409) else "innerError"
     now = utcnow().strftime("%Y-%m-%dT%H:%M:%S")
-    body = {"code": code, "message": message, **extra}
+    body = {"code": code, "message": ex.echoed(message), **extra}
     body[inner_key] = {
         "code": inner,
         "date": now,
@@ -103,7 +103,7 @@ def entity(ex: Exchange, state: SimState, job: Job, status: str) -> dict[str, An
     if status == "succeeded":
         body["resourceLocation"] = content_url(ex, state, job)
     if status == "failed":
-        body["statusDetail"] = (
+        body["statusDetail"] = ex.echoed(
             "Export failed: the Explorer view references objectives that were deleted during the export"
         )
     return body

@@ -30,14 +30,14 @@ def error(ex: Exchange, status: int, text: str, headers: dict[str, str] | None =
     body = {
         "detailCode": detail,
         "trackingId": uuid.uuid4().hex,
-        "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": text}],
+        "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": ex.echoed(text)}],
         "causes": [],
     }
     ex.send_json(status, body, headers)
 
 
 def rate_limited(ex: Exchange, wait_s: float) -> None:
-    ex.send_json(429, {"message": " Rate Limit Exceeded "}, {"Retry-After": str(max(1, math.ceil(wait_s)))})
+    ex.send_json(429, {"message": ex.echoed(" Rate Limit Exceeded ")}, {"Retry-After": str(max(1, math.ceil(wait_s)))})
 
 
 def fault_response(ex: Exchange, fault: Fault) -> None:
@@ -45,7 +45,7 @@ def fault_response(ex: Exchange, fault: Fault) -> None:
     if fault.body is not None:
         ex.send_json(fault.status or 500, fault.body, headers)
     elif fault.status == 429:
-        ex.send_json(429, {"message": " Rate Limit Exceeded "}, headers)
+        ex.send_json(429, {"message": ex.echoed(" Rate Limit Exceeded ")}, headers)
     else:
         error(ex, fault.status or 500, "An internal fault occurred.", headers)
 
@@ -80,7 +80,7 @@ def token(ex: Exchange, state: SimState) -> None:
         return
     client = state.config.sailpoint_clients.get(client_id)
     if client is None or client.get("secret") != form.get("client_secret"):
-        ex.send_json(401, {"error": "invalid_client", "error_description": "Bad credentials"})
+        ex.send_json(401, {"error": "invalid_client", "error_description": ex.echoed("Bad credentials")})
         return
     value, ttl = state.issue_sailpoint_token(client_id)
     scope = " ".join(client.get("scopes", []))
@@ -129,13 +129,13 @@ def status_of(job: Job, state: SimState, now: datetime) -> str:
     return "IN_PROGRESS" if job.polls > 0 else "NOT_STARTED"
 
 
-def job_body(job: Job, status: str) -> dict[str, Any]:
+def job_body(ex: Exchange, job: Job, status: str) -> dict[str, Any]:
     done = status in ("COMPLETE", "FAILED", "CANCELLED")
     return {
         "jobId": job.job_id,
         "status": status,
         "type": "EXPORT",
-        "message": FAILURE_MESSAGE if status == "FAILED" else None,
+        "message": ex.echoed(FAILURE_MESSAGE) if status == "FAILED" else None,
         "description": job.description,
         "expiration": iso(job.expires_at),
         "created": iso(job.created),
@@ -162,7 +162,7 @@ def create(ex: Exchange, state: SimState) -> None:
     job = Job("sailpoint", state.new_job_id("sailpoint"), now, state.take_fail_flag(), state.config.never_finish)
     job.description, job.options = body.get("description"), body
     state.add_job(job)
-    ex.send_json(202, job_body(job, "NOT_STARTED"))
+    ex.send_json(202, job_body(ex, job, "NOT_STARTED"))
 
 
 def find(ex: Exchange, state: SimState, job_id: str) -> Job | None:
@@ -180,7 +180,7 @@ def status(ex: Exchange, state: SimState, job_id: str) -> None:
         return
     current = state.poll(job, status_of)
     headers = retry_after_header(state.config.sailpoint_retry_after_s, current in ("NOT_STARTED", "IN_PROGRESS"))
-    ex.send_json(200, job_body(job, current), headers)
+    ex.send_json(200, job_body(ex, job, current), headers)
 
 
 def download(ex: Exchange, state: SimState, job_id: str) -> None:

@@ -117,6 +117,7 @@ class Simulator:
 
     def dispatch(self, ex: Exchange) -> None:
         ex.on_start = self._record
+        ex.echo_credentials = self.config.echo_credentials
         self._dispatch(ex)
 
     def _record(self, ex: Exchange) -> None:

@@ -1,0 +1,56 @@
+"""One HTTP client per process and origin: polls from separate activity calls reuse one connection."""
+
+from __future__ import annotations
+
+import pytest
+
+from activities.export_activities import check_export_job
+from connectors.clients import close_all
+from connectors.credentials import StaticTokenProvider
+from connectors.http import HttpSettings
+from connectors.registry import build_connector
+from targets import parse_targets
+from tests.connectors.hostile import PARAMS, TOKEN
+from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream
+from tests.support.targets import ORG, VIEW
+
+
+def running(request: Request, reply: Reply) -> None:
+    reply.json(200, graph_job(status="running"), {"Retry-After": "1"})
+
+
+def test_two_connectors_built_for_two_polls_share_one_connection() -> None:
+    tokens = StaticTokenProvider("T", {"T": TOKEN})
+    with hostile_upstream(running) as upstream:
+        for _ in range(2):
+            build_connector("viva_goals", upstream.graph_base_url, PARAMS, tokens).get_job("job-1")
+    assert len(upstream.requests) == 2
+    assert upstream.connections == 1
+
+
+@pytest.mark.integration
+def test_two_check_activities_reuse_one_connection(export_env: str) -> None:
+    with hostile_upstream(running) as upstream:
+        raw = {
+            "name": "goals",
+            "connector": "viva_goals",
+            "base_url": upstream.graph_base_url,
+            "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
+            "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
+        }
+        target = next(iter(parse_targets({"targets": [raw]}).values())).to_input()
+        results = [check_export_job({"target": target, "job_id": "job-1"}) for _ in range(2)]
+    assert [r["job"]["state"] for r in results] == ["running", "running"]
+    assert upstream.connections == 1
+
+
+def test_closing_the_shared_clients_leaves_the_next_call_a_working_client() -> None:
+    with hostile_upstream(running) as upstream:
+        settings = HttpSettings(trust_env=False)
+        first = settings.client_for(upstream.url)
+        assert settings.client_for(upstream.url) is first
+        close_all()
+        assert first.is_closed
+        again = settings.client_for(upstream.url)
+        assert again is not first
+        assert again.get(f"{upstream.graph_base_url}/x").status_code == 200
