@@ -7,14 +7,20 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
+LOCK := requirements.lock
+# pip-tools that writes $(LOCK), installed by `make lock` in a throwaway venv (never into .venv).
+PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: setup demo test lint format clean bench simulator
+.PHONY: setup demo test lint format clean bench simulator lock
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt
+# Exact versions only: every package comes from the lock (--no-deps: nothing unpinned is pulled in), and
+# `pip check` fails the set-up if the lock misses a dependency. The ranges live in requirements*.txt.
+$(PY_STAMP): $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r $(LOCK)
+	$(PY) -m pip check --disable-pip-version-check
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -27,7 +33,7 @@ demo: setup
 
 ## The whole suite: lint, types, then every test (Azurite and the simulator are started by the fixtures).
 test: setup lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=10 $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -43,6 +49,17 @@ bench: setup
 
 simulator: setup
 	$(PY) -m local simulator --port 8089
+
+## Regenerate $(LOCK) from requirements-dev.txt (which includes requirements.txt) after changing a range:
+##   pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+##     --output-file=requirements.lock requirements-dev.txt
+## Pins already in the lock are kept while they satisfy the ranges; add --upgrade to move to the newest.
+lock:
+	tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && \
+	"$$tools/bin/pip" install --quiet --disable-pip-version-check $(PIP_TOOLS) && \
+	CUSTOM_COMPILE_COMMAND="make lock" "$$tools/bin/pip-compile" --quiet --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --no-emit-trusted-host --output-file=$(LOCK) requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .demo

@@ -52,6 +52,8 @@ def consume_export_event(message: func.QueueMessage) -> None:
     consumer.consume_event(message.get_body().decode("utf-8"))
 
 
+# The topic takes and delivers the CloudEvents 1.0 schema, which azure-functions' Event Grid converter decodes to
+# a func.CloudEvent (it has `type`, no `event_type`); the annotation must name that class.
 @app.event_grid_trigger(arg_name="event")
-def consume_export_grid_event(event: func.EventGridEvent) -> None:
-    consumer.consume_event(consumer.cloud_event_json(event.get_json(), event.id, event.subject, event.event_type))
+def consume_export_grid_event(event: func.CloudEvent) -> None:
+    consumer.consume_envelope(consumer.envelope_of(event))

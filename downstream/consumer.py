@@ -1,4 +1,9 @@
-"""The example consumer behind the queue-triggered function: read the event, stream the export, verify it."""
+"""The example consumer behind the queue and Event Grid triggers: read the event, stream the export, verify it.
+
+Both triggers hand over the same CloudEvents 1.0 envelope: the queue as the JSON text `sinks/events.py`
+sends, Event Grid (CloudEvents schema) as the `func.CloudEvent` that azure-functions' converter builds from
+that JSON. `envelope_of` turns the latter back into the former, so one function decides what an event means.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+
+import azure.functions as func
 
 from downstream.reader import iter_records, manifest_for_event
 from sinks.storage_config import StorageSettings
@@ -22,16 +29,30 @@ class Consumed:
     sha256: str | None = None
 
 
-def cloud_event_json(data: Any, event_id: str, subject: str | None, event_type: str) -> str:
-    """The structured CloudEvent JSON for an event that reached us through an Event Grid trigger."""
-    return json.dumps({"id": event_id, "subject": subject, "type": event_type, "data": data})
+def envelope_of(event: func.CloudEvent) -> dict[str, Any]:
+    """The CloudEvents 1.0 JSON envelope of an event the Event Grid trigger decoded (what the queue carries)."""
+    return {
+        "specversion": event.specversion,
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "subject": event.subject,
+        "time": event.time.isoformat() if event.time else None,
+        "data": event.get_json(),
+    }
 
 
 def consume_event(message: str, settings: StorageSettings | None = None) -> Consumed:
-    event: dict[str, Any] = json.loads(message)
-    data = event.get("data") or {}
+    """Consume one event given as the JSON text of its envelope (a queue message)."""
+    return consume_envelope(json.loads(message), settings)
+
+
+def consume_envelope(event: Any, settings: StorageSettings | None = None) -> Consumed:
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
+        raise ValueError("not an export event: a CloudEvent with a string id and a JSON object as data is expected")
+    data: dict[str, Any] = event["data"]
     if data.get("status") != "succeeded":
-        log.warning("export %s of %s failed upstream: %s", event.get("id"), data.get("target"), data.get("error"))
+        log.warning("export %s of %s failed upstream: %s", event["id"], data.get("target"), data.get("error"))
         return Consumed(event["id"], "failed", str(data.get("target")))
     container = (settings or StorageSettings.from_env()).container_client(create=False)
     manifest = manifest_for_event(container, event)

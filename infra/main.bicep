@@ -55,6 +55,16 @@ param maximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+// Durable Functions on Flex Consumption keeps its state in Azure Storage (the task hub in the app's storage
+// account); the Durable Task Scheduler backend is not used. Flex scales the durable group from zero, so with no
+// instance kept warm, queued orchestration and activity messages wait for a cold start. Each always-ready
+// instance is billed continuously for its memory (instanceMemoryMB) whether or not it runs anything, plus
+// execution time at the always-ready rate; 0 removes that fixed cost and accepts the cold starts.
+@description('Always-ready (billed while idle) instances for the durable trigger group; 0 = scale from zero')
+@minValue(0)
+@maxValue(40)
+param durableAlwaysReadyInstances int = 1
+
 @secure()
 @description('SailPoint OAuth client id, stored in Key Vault; empty = no secret, SAILPOINT_CLIENT_ID left empty')
 param sailpointClientId string = ''
@@ -162,6 +172,9 @@ var appSettings = {
   // Telemetry is sent with the identity; the component accepts Entra ID authenticated telemetry only.
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
+  // The Python worker (3.11) imports its own bundled azure-functions unless told to prefer the app's; the app's
+  // (requirements.txt) is the one whose Event Grid converter delivers func.CloudEvent to consume_export_grid_event.
+  PYTHON_ISOLATE_WORKER_DEPENDENCIES: '1'
   // DefaultAzureCredential in the code picks the user-assigned identity by its client id.
   AZURE_CLIENT_ID: identity.properties.clientId
   DURABLE_TASK_HUB: durableTaskHub
@@ -200,6 +213,7 @@ module functionApp 'modules/function-app.bicep' = {
     appSettings: appSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    durableAlwaysReadyInstances: durableAlwaysReadyInstances
   }
 }
 

@@ -1,19 +1,45 @@
-"""The Functions worker's own indexing of `function_app`: every function, trigger, binding and route."""
+"""The Functions worker's own indexing of `function_app`: every function, trigger, binding and route.
+
+Deliveries are decoded by azure-functions' own converters (the worker's path from the host's payload to the
+argument) and handed to the function the app registered, as the worker calls it.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
+import typing
+import uuid
+from collections.abc import Callable
 from typing import Any
 
+import azure.functions as func
+import pytest
+from azure.functions.eventgrid import EventGridEventInConverter
+from azure.functions.meta import Datum
+
 import function_app
+from downstream import ChecksumMismatch
+from local.cli import run_export
+from local.simulator import Simulator
 from orchestrators import names
+from tests.support import storage
+from tests.support.targets import viva_target
 
 
 @functools.cache  # the worker indexes once; a second get_functions() call refuses the same names again
+def registered() -> dict[str, func.Function]:
+    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+
+
 def indexed() -> dict[str, list[dict[str, Any]]]:
-    functions = function_app.app.get_functions()
-    return {str(f.get_function_name()): [json.loads(b) for b in f.get_raw_bindings()] for f in functions}
+    return {name: [json.loads(b) for b in f.get_raw_bindings()] for name, f in registered().items()}
+
+
+def user_function(name: str) -> Callable[..., Any]:
+    function: Callable[..., Any] = registered()[name].get_user_function()
+    return function
 
 
 def test_orchestrator_and_activities_are_registered_under_their_names() -> None:
@@ -57,3 +83,49 @@ def test_consumer_listens_on_the_events_queue_through_a_named_connection() -> No
 def test_an_event_grid_subscription_can_feed_the_same_consumer() -> None:
     [trigger] = indexed()["consume_export_grid_event"]
     assert trigger["type"] == "eventGridTrigger"
+
+
+def event_grid_delivery(body: dict[str, Any]) -> Any:
+    """What the worker passes for one Event Grid delivery: the event's JSON decoded by azure-functions."""
+    metadata = {"sys": Datum(type="json", value=json.dumps({"MethodName": "consume_export_grid_event"}))}
+    return EventGridEventInConverter.decode(Datum(type="json", value=json.dumps(body)), trigger_metadata=metadata)
+
+
+def test_the_event_grid_consumer_declares_the_type_a_cloud_event_delivery_decodes_to() -> None:
+    [trigger] = indexed()["consume_export_grid_event"]
+    annotation = typing.get_type_hints(user_function("consume_export_grid_event"))["event"]
+    assert EventGridEventInConverter.check_input_type_annotation(annotation)  # the worker's load-time check
+    delivered = event_grid_delivery({"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": {}})
+    assert isinstance(delivered, annotation)
+    assert trigger == {"direction": "IN", "type": "eventGridTrigger", "name": "event"}
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("export_env")
+def test_an_event_grid_cloud_event_is_consumed_by_the_registered_function(
+    simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_export(viva_target(simulator), run_key=uuid.uuid4().hex, timer_scale=0.001)
+    [published] = storage.events()  # the CloudEvents 1.0 JSON sinks/events.py sends, queue or topic alike
+    consume = user_function("consume_export_grid_event")
+    with caplog.at_level(logging.INFO, logger="downstream.consumer"):
+        consume(event_grid_delivery(published))
+    assert f"export {published['id']} of goals:" in caplog.text
+    assert "sha256 verified" in caplog.text
+    storage.container().upload_blob(published["data"]["blob"]["name"], b"Title\nchanged\n", overwrite=True)
+    with pytest.raises(ChecksumMismatch):  # the function really read the blob the event names
+        consume(event_grid_delivery(published))
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("export_env")
+def test_a_failed_export_delivered_by_event_grid_is_reported_not_read(
+    simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator.config.organizations = {}
+    run_export(viva_target(simulator), run_key="grid-failed", timer_scale=0.001)
+    [published] = storage.events()
+    assert published["data"]["status"] == "failed"
+    with caplog.at_level(logging.WARNING, logger="downstream.consumer"):
+        user_function("consume_export_grid_event")(event_grid_delivery(published))
+    assert f"export {published['id']} of goals failed upstream" in caplog.text

@@ -28,6 +28,11 @@ param maximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Always-ready instances of the durable group (orchestrators, entities and activities); 0 = none')
+@minValue(0)
+@maxValue(40)
+param durableAlwaysReadyInstances int = 1
+
 // The Python the project is written and tested for (pyproject.toml: target py311).
 var pythonVersion = '3.11'
 
@@ -83,6 +88,16 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        // The durable group's instances poll the task hub's queues; kept warm, a new orchestration or activity
+        // message is picked up within the polling interval (host.json) rather than after a cold start.
+        alwaysReady: durableAlwaysReadyInstances == 0
+          ? []
+          : [
+              {
+                name: 'durable'
+                instanceCount: durableAlwaysReadyInstances
+              }
+            ]
       }
       runtime: {
         name: 'python'

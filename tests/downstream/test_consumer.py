@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from downstream import ChecksumMismatch, iter_records, latest_manifest
-from downstream.consumer import cloud_event_json, consume_event
+from downstream.consumer import consume_envelope, consume_event
 from local.cli import run_export
 from local.simulator import Simulator, expected_content
 from tests.support import storage
@@ -53,10 +53,11 @@ def test_a_failure_event_is_reported_not_read(simulator: Simulator) -> None:
     assert consume_event(json.dumps(event)).outcome == "failed"
 
 
-def test_an_event_grid_delivery_is_consumed_like_a_queue_message(simulator: Simulator) -> None:
-    run_export(viva_target(simulator), run_key="grid", timer_scale=0.001)
-    [event] = storage.events()
-    message = cloud_event_json(event["data"], event["id"], event.get("subject"), event["type"])
-    consumed = consume_event(message)
-    assert consumed.outcome == "succeeded"
-    assert consumed.sha256 == event["data"]["blob"]["sha256"]
+@pytest.mark.parametrize(
+    "envelope",
+    [["not", "an", "object"], {"id": 7, "data": {}}, {"id": "e", "data": ["x"]}, {"id": "e", "data_base64": "AA=="}],
+    ids=["array", "numeric id", "array data", "binary data"],
+)
+def test_an_envelope_that_is_not_an_export_event_is_refused(envelope: object) -> None:
+    with pytest.raises(ValueError, match="not an export event"):
+        consume_envelope(envelope)

@@ -33,7 +33,14 @@ BICEP_FILES = sorted([MAIN, *(INFRA / "modules").glob("*.bicep")])
 # Settings the platform or the Functions host reads, not our code, that the Bicep may set besides the catalogue.
 # The identity-based parts of a host connection (`AzureWebJobsStorage__credential`, `EXPORTS_QUEUE__clientId`,
 # ...) are allowed by rule, see `host_owned`; the connection itself is catalogued as local_only.
-HOST_OWNED = frozenset({"APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"})
+# PYTHON_ISOLATE_WORKER_DEPENDENCIES makes the Python worker import the app's azure-functions, not its own.
+HOST_OWNED = frozenset(
+    {
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "PYTHON_ISOLATE_WORKER_DEPENDENCIES",
+    }
+)
 
 # App settings the Flex Consumption plan has replaced with `functionAppConfig` or does not support; setting them
 # fails the deployment or is silently ignored. FUNCTIONS_EXTENSION_VERSION is set by the platform on Flex.
@@ -56,7 +63,9 @@ FLEX_UNSUPPORTED = frozenset(
 )
 
 # Local-only names local.settings.json needs for the Functions host itself (Core Tools).
-LOCAL_HOST_SETTINGS = frozenset({"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsFeatureFlags"})
+LOCAL_HOST_SETTINGS = frozenset(
+    {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsFeatureFlags", "PYTHON_ISOLATE_WORKER_DEPENDENCIES"}
+)
 
 # Built-in role definitions the app's identity needs (ids are the same in every tenant).
 APP_ROLES = {
@@ -556,3 +565,98 @@ def test_funcignore_keeps_what_the_app_runs_and_drops_development_files() -> Non
         assert not funcignore_excludes(name), f".funcignore drops {name}, which the app needs at run time"
     for name in (".venv", "node_modules", "tests", "local", "benchmarks", "infra", ".git", ".azure", "README.md"):
         assert funcignore_excludes(name), f".funcignore should drop {name}"
+
+
+# --- Durable Functions on Flex Consumption ------------------------------------------------------------------
+
+# The Azure Storage backend's task hub names its queues, tables and containers after the hub, hence the rule.
+TASK_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,44}")
+MAX_QUEUE_POLLING_SECONDS = 10  # the Flex Consumption recommendation: queue messages are noticed within this
+
+
+def is_valid_task_hub_name(name: str) -> bool:
+    return TASK_HUB_NAME.fullmatch(name) is not None
+
+
+def timespan_seconds(value: str) -> float:
+    """Seconds of a .NET TimeSpan "hh:mm:ss[.fff]" (as host.json writes durations)."""
+    match = re.fullmatch(r"(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)", value)
+    if not match:
+        raise ValueError(f"not an hh:mm:ss duration: {value!r}")
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def task_hub_names() -> dict[str, str]:
+    """Every place that sets the task hub name, each with the name it sets (host.json's expression resolved)."""
+    durable = json.loads((REPO / "host.json").read_text())["extensions"]["durableTask"]
+    expression = BINDING_EXPRESSION.fullmatch(durable["hubName"])
+    assert expression, "host.json reads the hub name from a setting"
+    setting = expression.group(1)
+    deployed = literal_default(app_settings_block()[setting])
+    assert deployed is not None, "the Bicep deploys a literal default hub name"
+    return {
+        "app_settings.py": str(app_settings.BY_NAME[setting].default),
+        "local.settings.example.json": json.loads((REPO / "local.settings.example.json").read_text())["Values"][
+            setting
+        ],
+        "infra/main.bicep": deployed,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("exportjobs", True),
+        ("abc", True),
+        ("A" + "1" * 44, True),
+        ("ab", False),
+        ("A" + "1" * 45, False),
+        ("export-jobs", False),
+        ("export_jobs", False),
+        ("1exportjobs", False),
+        ("", False),
+    ],
+)
+def test_the_task_hub_rule_takes_3_to_45_alphanumerics_starting_with_a_letter(name: str, valid: bool) -> None:
+    assert is_valid_task_hub_name(name) is valid
+
+
+def test_every_task_hub_name_the_project_sets_obeys_the_rule() -> None:
+    names = task_hub_names()
+    assert {where: name for where, name in names.items() if not is_valid_task_hub_name(name)} == {}
+    assert len(set(names.values())) == 1, f"one hub name everywhere, not {names}"
+    bicep = re.search(r"@minLength\((\d+)\)\n@maxLength\((\d+)\)\nparam durableTaskHub string", raw(MAIN))
+    assert bicep, "the Bicep bounds the hub name's length"
+    assert (int(bicep.group(1)), int(bicep.group(2))) == (3, 45)
+
+
+def test_durable_uses_azure_storage_polling_its_queues_at_least_every_10_seconds() -> None:
+    provider = json.loads((REPO / "host.json").read_text())["extensions"]["durableTask"]["storageProvider"]
+    assert provider.get("type", "AzureStorage") == "AzureStorage", "Azure Storage is the backend on Flex"
+    assert timespan_seconds(provider["maxQueuePollingInterval"]) <= MAX_QUEUE_POLLING_SECONDS
+
+
+def test_host_json_durations_read_as_timespans() -> None:
+    assert timespan_seconds("00:00:10") == 10
+    assert timespan_seconds("00:01:00") == 60
+    assert timespan_seconds("00:00:02.5") == 2.5
+    with pytest.raises(ValueError, match="hh:mm:ss"):
+        timespan_seconds("10s")
+
+
+def test_the_durable_group_has_an_always_ready_instance_set_by_a_parameter() -> None:
+    module = INFRA / "modules" / "function-app.bicep"
+    scale = block_after(code(module), code(module).index("scaleAndConcurrency:"))
+    assert "alwaysReady:" in scale
+    assert "name: 'durable'" in raw(module)
+    assert re.search(r"instanceCount: durableAlwaysReadyInstances\b", scale)
+    for path in (MAIN, module):
+        declared = re.search(
+            r"@minValue\((\d+)\)\n@maxValue\((\d+)\)\nparam durableAlwaysReadyInstances int = (\d+)$",
+            raw(path),
+            flags=re.MULTILINE,
+        )
+        assert declared, f"{path.name}: durableAlwaysReadyInstances is a bounded int parameter with a default"
+        assert declared.groups() == ("0", "40", "1"), "billed while idle: default 1, 0 allowed"
+    assert re.search(r"^\s*durableAlwaysReadyInstances: durableAlwaysReadyInstances$", raw(MAIN), flags=re.MULTILINE)
