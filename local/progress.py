@@ -38,9 +38,7 @@ class ProgressPrinter:
                 f"  … waiting {event.detail['seconds']:.0f} s (durable timer, due {_text(event.detail['fire_at'])})"
             )
         elif event.kind == "activity_failed":
-            self.console.print(
-                f"  ! activity {_text(event.detail['name'])} failed: {_text(event.detail['reason'])}"
-            )
+            self.console.print(f"  ! activity {_text(event.detail['name'])} failed: {_text(event.detail['reason'])}")
         elif event.kind == "continued_as_new":
             self.console.print(f"  ↻ continued as new (generation {_text(event.detail['generation'])})")
 

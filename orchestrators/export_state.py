@@ -12,7 +12,7 @@ from typing import Any
 
 # Custom status must stay far below the host's 16 KB (UTF-16 JSON, so 2 bytes a character) and an event below a
 # Storage queue message's 64 KB, whatever an upstream sends: these bound every string copied into them.
-MAX_REASON = 2000  # a failure message or last_error
+MAX_REASON = 1000  # a failure message or last_error
 MAX_ID = 200  # a job id or upstream status as shown (the real id is kept whole for the calls)
 
 
