@@ -137,7 +137,6 @@ class ExportRun:
             transient_failures=0,
             waits_without_progress=0 if progressed else self.state.waits_without_progress + 1,
             last_error=None,
-            adopted=self.state.adopted or bool(answer.get("adopted")),
         )
         self._publish_status()
         return (job.retry_after_s, self.state.waits_without_progress) if job.state.is_active else None
@@ -163,10 +162,10 @@ class ExportRun:
     def _on_error(self, error: UpstreamError, *, creating: bool = False) -> Steps:
         """Decide what a classified failure means; returns the wait before retrying the same step."""
         self.state = self.state.evolve(last_error=str(error))
-        if error.kind is ErrorKind.CONFLICT and error.existing_job_id and creating and not self.state.adopted:
-            # The create call met a running job (ours from an earlier attempt, or another run's): adopt it, once.
-            # A 409 anywhere else (a status poll, a second create) is waited out like a transient failure.
-            self.state = self.state.evolve(job_id=error.existing_job_id, adopted=True)
+        if error.kind is ErrorKind.CONFLICT and error.existing_job_id and creating:
+            # The create call met a running job (ours from an earlier attempt, or another run's): adopt it. Only
+            # a create can adopt, so a job is adopted once; a 409 on a poll is waited out like a transient failure.
+            self.state = self.state.evolve(job_id=error.existing_job_id)
             return None
         if error.kind is ErrorKind.EXPIRED:
             yield from self._recreate(f"upstream job {_short(self.state.job_id)} is gone: {error.message}")
@@ -193,7 +192,6 @@ class ExportRun:
             recreations=recreations,
             last_error=reason,
             waits_without_progress=0,
-            adopted=False,
             discarded_job_ids=discarded[-(self.settings.max_recreations + 1) :],
         )
         self.job = None

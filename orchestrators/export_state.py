@@ -40,7 +40,6 @@ class ExportState:
     recreations: int = 0
     generation: int = 1
     last_error: str | None = None
-    adopted: bool = False  # a create's 409 was answered by adopting the running job (once per job at most)
     discarded_job_ids: list[str] = field(default_factory=list)  # failed/expired jobs never to be found again
 
     def to_dict(self) -> dict[str, Any]:

@@ -257,22 +257,6 @@ def test_409_on_a_status_poll_is_not_adopted_and_is_waited_out_within_bounds(sim
     assert_exactly_one_event("failed")
 
 
-def test_a_409_on_create_is_adopted_at_most_once_for_a_job(simulator: Simulator) -> None:
-    simulator.config.job_polls = 3
-    adoptions: list[str] = []
-
-    def create_meets_a_running_job(payload: dict[str, Any]) -> dict[str, Any]:
-        answer = ACTIVITIES[names.CREATE_JOB](payload)
-        adoptions.append(answer["job"]["job_id"])
-        return {"error": {"kind": "conflict", "message": "already running", "existing_job_id": adoptions[0]}}
-
-    runner = LocalRunner(ORCHESTRATORS, {**ACTIVITIES, names.CREATE_JOB: create_meets_a_running_job}, timer_scale=0)
-    result = run(viva_target(simulator), runner=runner)
-    assert result.status == "Completed", result.error
-    assert result.output["job_id"] == adoptions[0]
-    assert len(adoptions) == 1
-
-
 def test_a_step_that_follows_another_without_waiting_still_checks_the_deadline(simulator: Simulator) -> None:
     import time
 
