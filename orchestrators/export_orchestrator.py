@@ -185,7 +185,7 @@ class ExportRun:
                 f"upstream job {_short(self.state.job_id)} did not produce a result ({clip(reason)}); "
                 f"re-created {self.state.recreations} time(s), the limit is {self.settings.max_recreations}"
             )
-        discarded = [*self.state.discarded_job_ids, self.state.job_id] if self.state.job_id else []
+        discarded = [*self.state.discarded_job_ids, *([self.state.job_id] if self.state.job_id else [])]
         self.state = self.state.evolve(
             job_id=None,
             upstream_status=None,
