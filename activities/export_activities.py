@@ -13,8 +13,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.core.exceptions import AzureError
+
 from activities.connections import connector_for
 from connectors.base import ErrorKind, JobStatus, UpstreamError
+from connectors.errors import clean_message
+from connectors.viva_goals import VivaGoalsConnector
 from orchestrators import names
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
@@ -34,6 +38,10 @@ def _guarded(call: Callable[[], Payload]) -> Payload:
     except UpstreamError as error:
         log.warning("upstream call failed: %s", error)
         return {"error": error.to_dict()}
+    except AzureError as error:  # our own storage, not the upstream: its own kind, so the user looks in the right place
+        failure = UpstreamError(ErrorKind.STORAGE, f"Blob Storage: {clean_message(str(error).strip() or repr(error))}")
+        log.warning("storage call failed: %s", failure)
+        return {"error": failure.to_dict()}
 
 
 def create_export_job(payload: Payload) -> Payload:
@@ -42,6 +50,10 @@ def create_export_job(payload: Payload) -> Payload:
 
     def create() -> Payload:
         connector = connector_for(target)
+        own = _own_job(connector, payload.get("exclude_job_ids") or [], target["name"])
+        if own is not None:
+            log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target["name"], own.job_id)
+            return {"job": own.to_dict(), "adopted": True}
         try:
             return {"job": connector.start_job().to_dict(), "adopted": False}
         except UpstreamError as error:
@@ -53,6 +65,17 @@ def create_export_job(payload: Payload) -> Payload:
     return _guarded(create)
 
 
+def _own_job(connector: Any, exclude: list[str], target: str) -> JobStatus | None:
+    """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded."""
+    if not isinstance(connector, VivaGoalsConnector):
+        return None
+    container = StorageSettings.from_env().container_client()
+    for job in connector.find_own_jobs():
+        if job.job_id not in exclude and read_manifest(container, manifest_blob_name(target, job.job_id)) is None:
+            return job
+    return None
+
+
 def check_export_job(payload: Payload) -> Payload:
     target, job_id = payload["target"], payload["job_id"]
     return _guarded(lambda: {"job": connector_for(target).get_job(job_id).to_dict()})
@@ -62,12 +85,12 @@ def download_export(payload: Payload) -> Payload:
     """Stream the finished job into Blob Storage, write its manifest and move latest.json."""
     target, job = payload["target"], JobStatus.from_dict(payload["job"])
     instance_id = payload["instance_id"]
-    container = StorageSettings.from_env().container_client()
-    reused = _already_stored(container, target["name"], job.job_id)
-    if reused is not None:
-        return reused
 
     def download() -> Payload:
+        container = StorageSettings.from_env().container_client()
+        reused = _already_stored(container, target["name"], job.job_id)
+        if reused is not None:
+            return reused
         with connector_for(target).open_content(job) as stream:
             name = content_blob_name(target["name"], job.job_id, stream.content_type)
             written = write_stream(
@@ -107,8 +130,7 @@ def publish_export_event(payload: Payload) -> Payload:
         outcome=payload["outcome"], job_id=payload.get("job_id"), blob=payload.get("blob"),
         manifest=payload.get("manifest"), error=payload.get("error"),
     )  # fmt: skip
-    build_publisher().publish(event)
-    return to_json_dict(event)
+    return to_json_dict(build_publisher().publish(event))
 
 
 ACTIVITIES: dict[str, Callable[[Payload], Payload]] = {

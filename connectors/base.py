@@ -79,6 +79,7 @@ class ErrorKind(enum.StrEnum):
     EXPIRED = "expired"  # the result is gone: re-create the job
     AUTH = "auth"  # 401 after one refresh: the credential is not accepted
     PERMANENT = "permanent"  # 400/403/404: fail fast with the server's message
+    STORAGE = "storage"  # our own Blob Storage failed, not the upstream: wait and retry, reported as storage
 
 
 class UpstreamError(Exception):
@@ -105,7 +106,8 @@ class UpstreamError(Exception):
     def __str__(self) -> str:
         status = f"HTTP {self.status_code} " if self.status_code else ""
         code = f"{self.code}: " if self.code else ""
-        return f"{self.kind.value} upstream error: {status}{code}{self.message}"
+        where = "storage error" if self.kind is ErrorKind.STORAGE else f"{self.kind.value} upstream error"
+        return f"{where}: {status}{code}{self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

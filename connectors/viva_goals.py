@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
 from connectors.errors import MAX_STATUS, parse_graph_error, upstream_id
 from connectors.http import HttpExportConnector, check_download_url, path_segment, read_json
-from connectors.timestamps import normalise_timestamp
+from connectors.timestamps import normalise_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ EXPECTED = (
     "https://goals.microsoft.com/org_uuid/<GUID>/objective-explorer?viewId=<GUID>"
 )
 _ORG_IN_PATH = re.compile(r"/org_uuid/([^/]+)/")
+OWN_JOB_WINDOW = timedelta(hours=1)  # a job of the same view created this recently may be ours, lost in a crash
 
 
 def _guid(value: object) -> str | None:
@@ -165,3 +167,26 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
             download_url=check_download_url(location) if isinstance(location, str) and location else None,
             created_at=normalise_timestamp(entity.get("createdDateTime")),
         )
+
+    def find_own_jobs(self, now: datetime | None = None) -> list[JobStatus]:
+        """Jobs of this organization and view created within `OWN_JOB_WINDOW`, not failed or expired, newest first.
+
+        Graph has no client token on create, so after a crash between its accepting the POST and our recording
+        the answer, this look-up (the list's only filter is the organization) is how a resume finds that job.
+        """
+        now = now or datetime.now(UTC)
+        query = {"$filter": f"goalsOrganizationId eq '{self.params.goals_organization_id}'"}
+        response = self.api.request("GET", self.api.url(COLLECTION), params=query)
+        body = read_json(response, "Graph")
+        items = body.get("value") if isinstance(body, dict) else None
+        found: list[tuple[datetime, JobStatus]] = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or _guid(item.get("explorerViewId")) != self.params.explorer_view_id:
+                continue
+            job = self._from_entity(_entity(item), response, None)
+            created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
+            if created is None or not now - OWN_JOB_WINDOW <= created <= now + OWN_JOB_WINDOW:
+                continue
+            if job.state is not JobState.FAILED and (expires is None or expires > now):
+                found.append((created, job))
+        return [job for _, job in sorted(found, key=lambda pair: pair[0], reverse=True)]

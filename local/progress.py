@@ -1,12 +1,23 @@
-"""Turn runner events and custom status into readable progress lines on stderr."""
+"""Turn runner events and custom status into readable progress lines on stderr.
+
+Every value shown comes from an upstream, a targets file or an exception, so each
+one is escaped before it meets rich's markup: `[/bold]` in a job status is
+text, not a tag that ends the run with a traceback.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from local.runner import RunnerEvent
+
+
+def _text(value: Any) -> str:
+    """A value as literal text for rich: markup in it is escaped."""
+    return escape(str(value))
 
 
 class ProgressPrinter:
@@ -24,26 +35,26 @@ class ProgressPrinter:
             self._status(event.detail["status"])
         elif event.kind == "timer_created":
             self.console.print(
-                f"  … waiting {event.detail['seconds']:.0f} s (durable timer, due {event.detail['fire_at']})"
+                f"  … waiting {event.detail['seconds']:.0f} s (durable timer, due {_text(event.detail['fire_at'])})"
             )
         elif event.kind == "activity_failed":
-            self.console.print(f"  ! activity {event.detail['name']} failed: {event.detail['reason']}")
+            self.console.print(f"  ! activity {_text(event.detail['name'])} failed: {_text(event.detail['reason'])}")
         elif event.kind == "continued_as_new":
-            self.console.print(f"  ↻ continued as new (generation {event.detail['generation']})")
+            self.console.print(f"  ↻ continued as new (generation {_text(event.detail['generation'])})")
 
     def _status(self, status: dict[str, Any]) -> None:
         key = (status.get("phase"), status.get("upstream_status"), status.get("polls"), status.get("bytes"))
         if key == self._last or status.get("phase") == "waiting":
             return
         self._last = key
-        parts = [f"[bold]{status.get('target')}[/bold] {status.get('phase')}"]
+        parts = [f"[bold]{_text(status.get('target'))}[/bold] {_text(status.get('phase'))}"]
         if status.get("job_id"):
-            parts.append(f"job {status['job_id'][:24]}")
+            parts.append(f"job {_text(str(status['job_id'])[:24])}")
         if status.get("upstream_status"):
-            parts.append(f"upstream {status['upstream_status']}")
-        parts.append(f"polls {status.get('polls', 0)}")
-        if status.get("bytes") is not None:
+            parts.append(f"upstream {_text(status['upstream_status'])}")
+        parts.append(f"polls {_text(status.get('polls', 0))}")
+        if isinstance(status.get("bytes"), int):
             parts.append(f"{status['bytes']:,} bytes")
         if status.get("last_error") and status.get("phase") in ("failed", "notifying"):
-            parts.append(f"({status['last_error']})")
+            parts.append(f"({_text(status['last_error'])})")
         self.console.print(" · ".join(parts))

@@ -13,20 +13,23 @@ raising, so the decisions (wait, adopt, re-create, fail) are all made here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from orchestrators import names
-from orchestrators.export_state import ExportInput, ExportState
+from orchestrators.export_state import MAX_ID, ExportInput, ExportState, clip
 from orchestrators.poll_policy import PollSettings, fire_at, next_wait
 
 # The SDK's context and tasks are untyped; the generator protocol is what matters here.
 Context = Any
 Steps = Generator[Any, Any, Any]
+# A deadline further away than this (or not finite) is read as this: the date arithmetic stays in range.
+MAX_DEADLINE_S = 366 * 24 * 3600.0
 
 
 class ExportFailed(Exception):
@@ -46,6 +49,16 @@ def poll_settings_of(target: dict[str, Any]) -> PollSettings:
     return PollSettings(**overrides)
 
 
+def deadline_from(now: datetime, deadline_s: float) -> datetime:
+    """`now + deadline_s`, with an absurd, infinite or NaN setting read as `MAX_DEADLINE_S` instead of overflowing."""
+    seconds = deadline_s if math.isfinite(deadline_s) and 0 < deadline_s <= MAX_DEADLINE_S else MAX_DEADLINE_S
+    return now + timedelta(seconds=seconds)
+
+
+def _short(job_id: str | None) -> str:
+    return clip(job_id, MAX_ID) if job_id else "-"
+
+
 def export_orchestrator(context: Context) -> Steps:
     """Entry point registered with the Durable Functions app and run by the local runner."""
     run = ExportRun(context, ExportInput.from_dict(context.get_input()))
@@ -59,20 +72,26 @@ class ExportRun:
         self.context = context
         self.request = request
         self.target = request.target
-        self.settings = poll_settings_of(request.target)
         now = context.current_utc_datetime
-        deadline = now.timestamp() + self.settings.deadline_s
+        try:
+            self.settings, self.refusal = poll_settings_of(request.target), None
+        except (TypeError, ValueError) as exc:  # fail with an event, never die before the first step
+            self.settings, self.refusal = PollSettings(), f"invalid poll settings: {clip(str(exc), 500)}"
         self.state = request.state or ExportState(
-            started_at=_iso(now), deadline_at=_iso(datetime.fromtimestamp(deadline, tz=now.tzinfo))
+            started_at=_iso(now), deadline_at=_iso(deadline_from(now, self.settings.deadline_s))
         )
         self.job: JobStatus | None = None
         self.phase = "starting"
         self.next_poll_at: str | None = None
         self.bytes: int | None = None
+        # A generation starts right after a wait (or at the start), whose check covered the deadline.
+        self.deadline_checked = True
 
     # -- the loop -------------------------------------------------------------------------------
 
     def execute(self) -> Steps:
+        if self.refusal is not None:
+            yield from self._fail(self.refusal)
         wait: tuple[float | None, int] | None = None
         while True:
             if wait is not None:
@@ -93,10 +112,14 @@ class ExportRun:
 
     def _create_or_poll(self) -> Steps:
         """One create or status call; returns the wait before the next one (or None to act now)."""
-        if self.state.job_id is None:
+        if not self.deadline_checked and self.context.current_utc_datetime >= _parse_iso(self.state.deadline_at):
+            yield from self._fail(self._deadline_message())
+        self.deadline_checked = False
+        creating = self.state.job_id is None
+        if creating:
             self.phase = "creating"
             self._publish_status()
-            answer = yield from self._call(names.CREATE_JOB, {"target": self.target})
+            answer = yield from self._call(names.CREATE_JOB, self._create_payload())
         else:
             self.phase = "polling"
             self.state = self.state.evolve(
@@ -104,7 +127,7 @@ class ExportRun:
             )
             answer = yield from self._call(names.CHECK_JOB, {"target": self.target, "job_id": self.state.job_id})
         if "error" in answer:
-            return (yield from self._on_error(UpstreamError.from_dict(answer["error"])))
+            return (yield from self._on_error(UpstreamError.from_dict(answer["error"]), creating=creating))
         job = JobStatus.from_dict(answer["job"])
         progressed = self.job is None or job.state != self.job.state
         self.job = job
@@ -113,6 +136,7 @@ class ExportRun:
             upstream_status=job.upstream_status,
             transient_failures=0,
             waits_without_progress=0 if progressed else self.state.waits_without_progress + 1,
+            last_error=None,
         )
         self._publish_status()
         return (job.retry_after_s, self.state.waits_without_progress) if job.state.is_active else None
@@ -127,24 +151,26 @@ class ExportRun:
             {"target": self.target, "job": self.job.to_dict(), "instance_id": self.context.instance_id},
         )
         if "error" not in answer:
+            self.state = self.state.evolve(last_error=None)
             return answer
         error = UpstreamError.from_dict(answer["error"])
         if error.kind is ErrorKind.EXPIRED:
-            yield from self._recreate(f"the result of job {self.state.job_id} expired before download")
+            yield from self._recreate(f"the result of job {_short(self.state.job_id)} expired before download")
             return None
         return (yield from self._on_error(error))
 
-    def _on_error(self, error: UpstreamError) -> Steps:
+    def _on_error(self, error: UpstreamError, *, creating: bool = False) -> Steps:
         """Decide what a classified failure means; returns the wait before retrying the same step."""
         self.state = self.state.evolve(last_error=str(error))
-        if error.kind is ErrorKind.CONFLICT and error.existing_job_id:
-            # The create call met a running job (ours from an earlier attempt, or another run's): adopt it.
+        if error.kind is ErrorKind.CONFLICT and error.existing_job_id and creating:
+            # The create call met a running job (ours from an earlier attempt, or another run's): adopt it. Only
+            # a create can adopt, so a job is adopted once; a 409 on a poll is waited out like a transient failure.
             self.state = self.state.evolve(job_id=error.existing_job_id)
             return None
         if error.kind is ErrorKind.EXPIRED:
-            yield from self._recreate(f"upstream job {self.state.job_id} is gone: {error.message}")
+            yield from self._recreate(f"upstream job {_short(self.state.job_id)} is gone: {error.message}")
             return None
-        if error.kind is not ErrorKind.TRANSIENT:
+        if error.kind not in (ErrorKind.TRANSIENT, ErrorKind.CONFLICT, ErrorKind.STORAGE):
             yield from self._fail(f"upstream refused the export: {error}")
         failures = self.state.transient_failures + 1
         self.state = self.state.evolve(transient_failures=failures)
@@ -156,15 +182,17 @@ class ExportRun:
         recreations = self.state.recreations + 1
         if recreations > self.settings.max_recreations:
             yield from self._fail(
-                f"upstream job {self.state.job_id} did not produce a result ({reason}); "
+                f"upstream job {_short(self.state.job_id)} did not produce a result ({clip(reason)}); "
                 f"re-created {self.state.recreations} time(s), the limit is {self.settings.max_recreations}"
             )
+        discarded = [*self.state.discarded_job_ids, *([self.state.job_id] if self.state.job_id else [])]
         self.state = self.state.evolve(
             job_id=None,
             upstream_status=None,
             recreations=recreations,
             last_error=reason,
             waits_without_progress=0,
+            discarded_job_ids=discarded[-(self.settings.max_recreations + 1) :],
         )
         self.job = None
 
@@ -181,17 +209,21 @@ class ExportRun:
             seed=self.context.instance_id,
         )
         if wait_s is None:
-            status = self.state.upstream_status or "not created"
-            yield from self._fail(
-                f"deadline of {self.settings.deadline_s:g} s passed after {self.state.polls} poll(s); "
-                f"upstream job {self.state.job_id or '-'} was still {status}"
-            )
+            yield from self._fail(self._deadline_message())
+        self.deadline_checked = True
         due = fire_at(now, wait_s or 0)
         self.phase = "waiting"
         self.next_poll_at = _iso(due)
         self._publish_status()
         yield self.context.create_timer(due)
         self.next_poll_at = None
+
+    def _deadline_message(self) -> str:
+        status = clip(self.state.upstream_status or "not created", MAX_ID)
+        return (
+            f"deadline of {self.settings.deadline_s:g} s passed after {self.state.polls} poll(s); "
+            f"upstream job {_short(self.state.job_id)} was still {status}"
+        )
 
     # -- endings --------------------------------------------------------------------------------
 
@@ -206,7 +238,7 @@ class ExportRun:
             self._publish_status()
             raise ExportFailed(
                 f"export {self.target['name']} is stored as {result['blob']['name']} but its event could not be "
-                f"published: {str(exc).splitlines()[0].strip()}"
+                f"published: {clip(_first_line(exc))}"
             ) from None
         self.phase = "succeeded"
         self._publish_status()
@@ -225,13 +257,14 @@ class ExportRun:
         }
 
     def _fail(self, message: str) -> Steps:
+        message = clip(message)
         self.state = self.state.evolve(last_error=message)
         self.phase = "notifying"
         self._publish_status()
         try:
             yield from self._notify("failed", error=message)
         except Exception as exc:  # the upstream reason matters more than the event's; keep both
-            message += f" (and the failure event could not be published: {str(exc).splitlines()[0].strip()})"
+            message += f" (and the failure event could not be published: {clip(_first_line(exc), 500)})"
         self.phase = "failed"
         self._publish_status()
         raise ExportFailed(f"export {self.target['name']} failed: {message}")
@@ -260,16 +293,20 @@ class ExportRun:
         try:
             return (yield self.context.call_activity(name, payload))
         except Exception as exc:  # the SDK raises the activity's failure as "<reason> \n <details>"
-            reason = str(exc).split("\n", 1)[0].strip()
+            reason = clip(_first_line(exc), 500)
             return {"error": UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}").to_dict()}
+
+    def _create_payload(self) -> dict[str, Any]:
+        """The create call also names the jobs this run gave up on, so a look-up for our own job skips them."""
+        return {"target": self.target, "exclude_job_ids": self.state.discarded_job_ids}
 
     def _publish_status(self) -> None:
         self.context.set_custom_status(
             {
                 "phase": self.phase,
                 "target": self.target["name"],
-                "job_id": self.state.job_id,
-                "upstream_status": self.state.upstream_status,
+                "job_id": clip(self.state.job_id, MAX_ID) if self.state.job_id else None,
+                "upstream_status": clip(self.state.upstream_status, MAX_ID) if self.state.upstream_status else None,
                 "polls": self.state.polls,
                 "next_poll_at": self.next_poll_at,
                 "bytes": self.bytes,
@@ -279,3 +316,9 @@ class ExportRun:
                 "last_error": self.state.last_error,
             }
         )
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line (the SDK raises an activity's failure as "<reason> \\n <details>")."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__

@@ -4,13 +4,21 @@ The event id derives from the instance and the outcome, so a publish that the
 Durable host re-runs after a crash produces the same id and consumers can
 de-duplicate. Locally events go to an Azure Storage queue (Azurite); in Azure
 either that queue or an Event Grid topic.
+
+Both places have a size limit (a queue message is at most 64 KiB as stored,
+base64 included; an Event Grid event 1 MiB). An event that would not fit has
+its one free text, the failure reason, shortened until it does; if it still
+cannot fit, publishing raises `EventTooLarge` saying why, so no event is ever
+dropped without a word.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,8 +28,16 @@ from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
 
+from orchestrators.export_state import clip
+
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"
+QUEUE_MESSAGE_LIMIT = 64 * 1024  # bytes of a Storage queue message as stored (our messages are base64)
+EVENT_GRID_LIMIT = 1024 * 1024  # bytes of one Event Grid event
+
+
+class EventTooLarge(ValueError):
+    """An event that cannot be made to fit where it is going, even with its failure reason cut."""
 
 
 def build_export_event(
@@ -75,8 +91,44 @@ def to_json_dict(event: CloudEvent[dict[str, Any]]) -> dict[str, Any]:
     return {key: value for key, value in payload.items() if value is not None}
 
 
+def queue_message(event: CloudEvent[dict[str, Any]]) -> str:
+    return json.dumps(to_json_dict(event))
+
+
+def _queue_size(event: CloudEvent[dict[str, Any]]) -> int:
+    return len(base64.b64encode(queue_message(event).encode()))
+
+
+def _grid_size(event: CloudEvent[dict[str, Any]]) -> int:
+    return len(queue_message(event).encode())
+
+
+def fit_event(
+    event: CloudEvent[dict[str, Any]], limit: int, size: Callable[[CloudEvent[dict[str, Any]]], int]
+) -> CloudEvent[dict[str, Any]]:
+    """`event` if `size(event) <= limit`; else the same event with its `error` text cut to fit; else EventTooLarge."""
+    data = dict(event.data or {})
+    error = data.get("error")
+    keep = len(error) if isinstance(error, str) else 0
+    while size(event) > limit:
+        if keep == 0:
+            raise EventTooLarge(
+                f"event {event.id} for {clip(str(data.get('target')), 100)} is {size(event)} bytes, over the "
+                f"{limit}-byte limit of where it goes, even without its failure reason"
+            )
+        keep //= 2
+        data["error"] = clip(str(error), keep) if keep else None
+        event = CloudEvent(
+            source=event.source, type=event.type, data=data, subject=event.subject, id=event.id,
+            time=event.time, datacontenttype=event.datacontenttype,
+        )  # fmt: skip
+    return event
+
+
 class EventPublisher(Protocol):
-    def publish(self, event: CloudEvent[dict[str, Any]]) -> None: ...
+    def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
+        """Send the event; returns it as sent (its failure reason may have been cut to fit)."""
+        ...
 
 
 class QueueEventPublisher:
@@ -86,12 +138,14 @@ class QueueEventPublisher:
         self.queue = queue
         self._ready = False
 
-    def publish(self, event: CloudEvent[dict[str, Any]]) -> None:
+    def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
+        event = fit_event(event, QUEUE_MESSAGE_LIMIT, _queue_size)
         if not self._ready:
             with contextlib.suppress(ResourceExistsError):
                 self.queue.create_queue()
             self._ready = True
-        self.queue.send_message(json.dumps(to_json_dict(event)))
+        self.queue.send_message(queue_message(event))
+        return event
 
 
 class EventGridEventPublisher:
@@ -100,5 +154,7 @@ class EventGridEventPublisher:
     def __init__(self, endpoint: str, credential: AzureKeyCredential | TokenCredential) -> None:
         self.client = EventGridPublisherClient(endpoint, credential)
 
-    def publish(self, event: CloudEvent[dict[str, Any]]) -> None:
+    def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
+        event = fit_event(event, EVENT_GRID_LIMIT, _grid_size)
         self.client.send([event])
+        return event

@@ -3,18 +3,24 @@
 Downstream teams read `latest.json` (or the manifest an event names) instead of
 listing blobs. `latest.json` is replaced with ETag conditions so two runs
 finishing together never lose an update, and an older export never replaces a
-newer one.
+newer one. "Newer" means the upstream snapshot's creation time, compared as a
+moment (never as text): two runs may commit their copies in either order.
+A `latest.json` we cannot read (hand-edited, another tool's schema) is treated
+as absent and replaced, under the ETag it had, rather than failing every later
+download of the target.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from connectors.timestamps import parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
 
 JSON = ContentSettings(content_type="application/json")
@@ -48,6 +54,11 @@ class ExportManifest(BaseModel):
     def to_json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), indent=2).encode()
 
+    def snapshot_order(self) -> tuple[datetime, datetime]:
+        """What "newer" means: the upstream snapshot's creation, then our commit; unreadable times sort first."""
+        committed = parse_timestamp(self.completed_at) or datetime.min.replace(tzinfo=UTC)
+        return parse_timestamp(self.created_at) or committed, committed
+
 
 def write_manifest(container: ContainerClient, manifest: ExportManifest) -> str:
     name = manifest_blob_name(manifest.target, manifest.job_id)
@@ -67,6 +78,13 @@ def read_latest(container: ContainerClient, target: str) -> ExportManifest | Non
     return read_manifest(container, latest_blob_name(target))
 
 
+def _readable(data: bytes) -> ExportManifest | None:
+    try:
+        return ExportManifest.model_validate_json(data)
+    except ValidationError:  # foreign schema, hand edit, not JSON at all
+        return None
+
+
 def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
     """Point `latest.json` at `manifest` unless a newer export is already there. True if it was written."""
     blob = container.get_blob_client(latest_blob_name(manifest.target))
@@ -80,8 +98,8 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
                 return True
             except ResourceExistsError:
                 continue
-        existing = ExportManifest.model_validate_json(current.readall())
-        if existing.completed_at > manifest.completed_at:
+        existing = _readable(current.readall())
+        if existing is not None and existing.snapshot_order() > manifest.snapshot_order():
             return False
         try:
             blob.upload_blob(
@@ -91,4 +109,6 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
             return True
         except ResourceModifiedError:
             continue
-    raise RuntimeError(f"latest.json of {manifest.target} kept changing; gave up after {LATEST_ATTEMPTS} attempts")
+    raise ResourceModifiedError(
+        f"latest.json of {manifest.target} kept changing; gave up after {LATEST_ATTEMPTS} attempts"
+    )

@@ -226,7 +226,11 @@ def azurite_restarted_during_upload(trial: Trial) -> Outcome:
     result = trial.run(target)
     assert (own.stops, own.restarts, own.running) == (1, 1, True)
     assert staged_at_stop == [1]
-    assert len(trial.failed_activities(names.DOWNLOAD)) == 1, trial.failed_activities(names.DOWNLOAD)
+    assert trial.failed_activities(names.DOWNLOAD) == []  # the outage is classified, not an activity crash
+    reported = [e.detail["status"].get("last_error") or "" for e in trial.events if e.kind == "custom_status"]
+    assert any(r.startswith("storage error: Blob Storage: ") for r in reported), reported
+    assert not any("upstream" in r for r in reported), reported
+    assert result.custom_status["last_error"] is None  # cleared once the download succeeded
     assert trial.calls[names.DOWNLOAD] == 2
     return Outcome(result, target)
 
@@ -350,6 +354,45 @@ def runner_crash_then_resume_from_azurite(trial: Trial) -> Outcome:
     return Outcome(result, target)
 
 
+def crash_after_the_create_was_accepted(trial: Trial, connector: str) -> tuple[OrchestrationResult, Target, str]:
+    """The upstream accepts the POST, then the runner dies before it records the answer; then it resumes."""
+    trial.sim.config.job_polls = None
+    trial.sim.config.job_duration_s = 0.0  # done before the resume: no "already running" 409 to adopt it by
+    created: list[str] = []
+
+    def create_then_die(payload: Any) -> Any:
+        answer = ACTIVITIES[names.CREATE_JOB](payload)
+        if not created:
+            created.append(answer["job"]["job_id"])
+            raise Crash
+        return answer
+
+    trial.overrides[names.CREATE_JOB] = create_then_die
+    target = viva_target(trial.sim) if connector == "viva_goals" else sailpoint_target(trial.sim)
+    key = uuid.uuid4().hex
+    with pytest.raises(Crash):
+        trial.run(target, key=key, runner=trial.runner(history_store("azurite")))
+    result = trial.run(target, key=key, runner=trial.runner(history_store("azurite")))
+    assert trial.calls[names.CREATE_JOB] == 2  # the create activity ran again on resume
+    return result, target, created[0]
+
+
+def graph_crash_during_create_then_resume(trial: Trial) -> Outcome:
+    result, target, first_job = crash_after_the_create_was_accepted(trial, "viva_goals")
+    assert trial.sim.stats.jobs_created["graph"] == 1  # the resume found its own job by listing the view's jobs
+    assert result.output["job_id"] == first_job
+    assert len(trial.sim.stats.requests_for("graph.create")) == 1
+    return Outcome(result, target)
+
+
+def sailpoint_crash_during_create_then_resume(trial: Trial) -> Outcome:
+    result, target, first_job = crash_after_the_create_was_accepted(trial, "sailpoint")
+    # SailPoint can neither list export jobs nor answer 409: the promise is one export, one orphan job upstream.
+    assert trial.sim.stats.jobs_created["sailpoint"] == 2
+    assert result.output["job_id"] != first_job
+    return Outcome(result, target)
+
+
 ROWS = [
     pytest.param(throttled_with_escalating_retry_after, id="429-storm-escalating-retry-after"),
     pytest.param(burst_of_server_errors, id="5xx-burst"),
@@ -362,6 +405,8 @@ ROWS = [
     pytest.param(result_expired_before_download, id="result-expired-before-download"),
     pytest.param(duplicate_trigger, id="duplicate-trigger-same-run-key"),
     pytest.param(runner_crash_then_resume_from_azurite, id="runner-crash-then-resume-from-azurite"),
+    pytest.param(graph_crash_during_create_then_resume, id="graph-crash-during-create-then-resume"),
+    pytest.param(sailpoint_crash_during_create_then_resume, id="sailpoint-crash-during-create-then-resume"),
 ]
 
 

@@ -69,3 +69,31 @@ def test_unknown_target_exits_two_and_starts_nothing(tmp_path: Path, simulator: 
     assert done.stderr.strip() == "error: targets.yaml: no target named 'nope'; have goals"
     assert done.stdout == ""
     assert simulator.stats.requests == []
+
+
+def test_markup_in_upstream_text_is_printed_as_text_on_the_run_and_on_its_resume(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    message = "view [/bold] is [red]gone[/red] \\"
+    simulator.inject("graph.create", status=400, body={"error": {"code": "badRequest", "message": message}})
+    targets = str(write_targets(tmp_path, simulator))
+    runs = [cli("goals", "--targets", targets, "--timer-scale", "0.001", "--run-key", "markup") for _ in range(2)]
+    for done in runs:  # the second is the resume: it returns the saved failure
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert json.loads(done.stdout)["status"] == "failed"
+        assert message in done.stderr.strip().splitlines()[-1]
+    assert "(upstream refused the export" in runs[0].stderr  # the progress line printed the text, markup and all
+    assert message in runs[0].stderr.split("error: export goals failed")[0]
+    assert len(simulator.stats.requests_for("graph.create")) == 1
+
+
+def test_a_successful_run_does_not_show_an_earlier_transient_error(tmp_path: Path, simulator: Simulator) -> None:
+    simulator.inject("graph.get", status=503, count=1)
+    done = cli("goals", "--targets", str(write_targets(tmp_path, simulator)), "--timer-scale", "0.001")
+    assert done.returncode == 0, done.stderr
+    assert len(simulator.stats.requests_for("graph.get")) >= 2
+    assert "HTTP 503" in done.stderr  # it was reported while it happened
+    endings = [line for line in done.stderr.splitlines() if line.startswith(("goals notifying", "goals succeeded"))]
+    assert len(endings) == 2, done.stderr
+    assert not any("upstream error" in line for line in endings), endings

@@ -15,6 +15,8 @@ from local.cli import ORCHESTRATORS, run_export
 from local.runner import LocalRunner, OrchestrationResult
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_SECRET, Simulator
 from orchestrators import names
+from orchestrators.export_state import ExportInput
+from orchestrators.instance_ids import export_instance_id
 from targets import Target
 from tests.support import storage
 from tests.support.content import expected_sha256
@@ -27,6 +29,20 @@ def run(
     target: Target, *, scale: float = 0.001, runner: LocalRunner | None = None, key: str = ""
 ) -> OrchestrationResult:
     return run_export(target, run_key=key or uuid.uuid4().hex, timer_scale=scale, runner=runner)
+
+
+def run_with_poll(target: Target, runner: LocalRunner | None = None, **poll: Any) -> OrchestrationResult:
+    """Run `target` with poll settings set straight in the orchestration input, past the targets-file checks."""
+    raw = target.to_input()
+    raw["poll"] = {**(raw.get("poll") or {}), **poll}
+    key = uuid.uuid4().hex
+    with runner or LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001) as active:
+        request = ExportInput(target=raw, run_key=key).to_dict()
+        return active.run(names.EXPORT_ORCHESTRATION, request, export_instance_id(target.name, key))
+
+
+def graph_error(code: str, message: str, target: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "target": target, "innerError": {"code": code}}}
 
 
 def assert_exactly_one_event(outcome: str) -> dict[str, Any]:
@@ -224,3 +240,96 @@ def test_an_unpublishable_event_fails_the_run_and_says_where_the_blob_is(simulat
     assert result.status == "Failed"
     assert "is stored as goals/" in (result.error or "")
     assert "event queue unreachable" in (result.error or "")
+
+
+def test_409_on_a_status_poll_is_not_adopted_and_is_waited_out_within_bounds(simulator: Simulator) -> None:
+    conflict = graph_error("notAllowed", "Another export job is still active", target="j!someone-elses-job")
+    simulator.inject("graph.get", status=409, body=conflict, count=100)
+    events: list[Any] = []
+    runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
+    result = run(viva_target(simulator, max_transient_failures=3), runner=runner)
+    assert result.status == "Failed"
+    assert "gave up after 4 consecutive transient failures" in (result.error or ""), result.error
+    assert len(simulator.stats.requests_for("graph.get")) == 4  # never the job the 409 named, never a hot loop
+    assert len(simulator.stats.requests_for("graph.create")) == 1
+    assert sum(1 for e in events if e.kind == "timer_created") == 4  # after the create, then before each retry
+    assert result.custom_status["job_id"] != "j!someone-elses-job"
+    assert_exactly_one_event("failed")
+
+
+def test_a_step_that_follows_another_without_waiting_still_checks_the_deadline(simulator: Simulator) -> None:
+    import time
+
+    def slow_create_answering_409(payload: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(2.5)  # real time: the orchestration clock moves with it past the 2 s deadline
+        return {"error": {"kind": "conflict", "message": "already running", "existing_job_id": "j!running"}}
+
+    runner = LocalRunner(ORCHESTRATORS, {**ACTIVITIES, names.CREATE_JOB: slow_create_answering_409}, timer_scale=0)
+    result = run_with_poll(viva_target(simulator), runner=runner, deadline_s=2)
+    assert result.status == "Failed"
+    assert "deadline of 2 s passed after 0 poll(s)" in (result.error or ""), result.error
+    assert simulator.stats.requests_for("graph.get") == []  # the adopted job was not polled past the deadline
+    assert_exactly_one_event("failed")
+
+
+@pytest.mark.parametrize("deadline_s", [1e12, float("inf"), float("nan")])
+def test_an_absurd_deadline_setting_still_runs_the_export(simulator: Simulator, deadline_s: float) -> None:
+    result = run_with_poll(viva_target(simulator), deadline_s=deadline_s)
+    assert result.status == "Completed", result.error
+    assert_exactly_one_event("succeeded")
+
+
+def test_poll_settings_that_cannot_be_used_fail_the_run_with_an_event(simulator: Simulator) -> None:
+    result = run_with_poll(viva_target(simulator), floor_s=60, ceiling_s=1)
+    assert result.status == "Failed"
+    assert "invalid poll settings" in (result.error or ""), result.error
+    assert simulator.stats.requests == []
+    assert "invalid poll settings" in assert_exactly_one_event("failed")["data"]["error"]
+
+
+def test_a_transient_error_does_not_stay_as_last_error_after_success(simulator: Simulator) -> None:
+    simulator.inject("graph.get", status=503, count=1)
+    result = run(viva_target(simulator))
+    assert result.status == "Completed", result.error
+    assert len(simulator.stats.requests_for("graph.get")) >= 2
+    assert result.custom_status["phase"] == "succeeded"
+    assert result.custom_status["last_error"] is None
+
+
+def test_a_storage_failure_is_reported_as_storage_not_upstream(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXPORTS_CONTAINER", "Not_A_Valid_Container")  # every blob call is refused by the service
+    result = run(viva_target(simulator, max_transient_failures=2))
+    assert result.status == "Failed"
+    error = result.error or ""
+    assert "gave up after 3 consecutive transient failures; last: storage error: Blob Storage:" in error, error
+    assert "upstream error" not in error
+    assert len(simulator.stats.requests_for("graph.content")) == 0  # storage was asked first; nothing downloaded
+
+
+def test_huge_upstream_strings_keep_custom_status_small_and_still_give_a_failure_event(
+    simulator: Simulator,
+) -> None:
+    job_id = "j!" + "J" * 10_000
+    reason = "\U0001d518" * 40_000  # 160 KB of UTF-8, 160 KB of UTF-16: the worst case for both limits
+    failed = {"id": job_id, "status": "failed", "statusDetail": reason, "createdDateTime": "2026-01-01T00:00:00Z"}
+    simulator.inject("graph.get", status=200, body=failed, count=1)
+    events: list[Any] = []
+    runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
+    result = run(viva_target(simulator, max_recreations=0), runner=runner)
+    assert result.status == "Failed"
+    statuses = [e.detail["status"] for e in events if e.kind == "custom_status"]
+    largest = max(len(json.dumps(s, ensure_ascii=False).encode("utf-16-le")) for s in statuses)
+    assert largest < 8 * 1024, largest  # the host refuses more than 16 KB
+    event = assert_exactly_one_event("failed")
+    assert reason[:100] in event["data"]["error"]
+    assert len(event["data"]["error"]) <= 1000
+
+
+def test_an_unreadable_latest_json_is_replaced_by_the_export(simulator: Simulator) -> None:
+    storage.settings().container_client().upload_blob("goals/latest.json", b'{"points_to": "hand edited"}')
+    result = run(viva_target(simulator, max_transient_failures=2))
+    assert result.status == "Completed", result.error
+    assert storage.read_json("goals/latest.json") == storage.read_json(result.output["manifest"])
+    assert len(simulator.stats.requests_for("graph.content")) == 1

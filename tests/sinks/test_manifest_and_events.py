@@ -15,7 +15,14 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient
 
 from local.azurite import Azurite
-from sinks.events import EventGridEventPublisher, QueueEventPublisher, build_export_event, to_json_dict
+from sinks.blob_names import latest_blob_name
+from sinks.events import (
+    EventGridEventPublisher,
+    EventTooLarge,
+    QueueEventPublisher,
+    build_export_event,
+    to_json_dict,
+)
 from sinks.manifest import BlobRef, ExportManifest, read_latest, update_latest, write_manifest
 from sinks.storage_config import StorageSettings
 
@@ -30,12 +37,12 @@ def container(azurite: Azurite) -> ContainerClient:
     return client
 
 
-def manifest(completed_at: str, job_id: str = "job") -> ExportManifest:
+def manifest(completed_at: str, job_id: str = "job", created_at: str | None = None) -> ExportManifest:
     blob = BlobRef(
         container="c", name=f"t/{job_id}/content.csv", url="u", size=1, sha256="0" * 64, content_type="text/csv"
     )
     return ExportManifest(
-        target="t", connector="viva_goals", job_id=job_id, instance_id="i", blob=blob, created_at=None,
+        target="t", connector="viva_goals", job_id=job_id, instance_id="i", blob=blob, created_at=created_at,
         completed_at=completed_at, upstream_expires_at=None,
     )  # fmt: skip
 
@@ -53,6 +60,37 @@ def test_an_older_export_never_replaces_a_newer_latest(container: ContainerClien
     latest = read_latest(container, "t")
     assert latest is not None
     assert latest.job_id == "new"
+
+
+def test_latest_follows_the_upstream_snapshot_not_the_order_our_copies_committed(container: ContainerClient) -> None:
+    newer_snapshot = manifest("2026-01-01T11:30:00Z", "newer", created_at="2026-01-01T11:00:00Z")
+    older_snapshot = manifest("2026-01-01T12:00:00Z", "older", created_at="2026-01-01T10:00:00Z")
+    assert update_latest(container, newer_snapshot)
+    assert not update_latest(container, older_snapshot)  # committed later, but a snapshot taken earlier
+    latest = read_latest(container, "t")
+    assert latest is not None
+    assert latest.job_id == "newer"
+
+
+def test_latest_compares_times_as_moments_not_as_text(container: ContainerClient) -> None:
+    # isoformat() drops ".000000": as text "...00Z" sorts after "...00.500000Z" although it is earlier
+    later = manifest("2026-01-01T12:00:00Z", "later", created_at="2026-01-01T10:00:00.500000Z")
+    earlier = manifest("2026-01-01T12:00:01Z", "earlier", created_at="2026-01-01T10:00:00Z")
+    assert update_latest(container, later)
+    assert not update_latest(container, earlier)
+    same_moment_other_zone = manifest("2026-01-01T12:00:02Z", "zone", created_at="2026-01-01T11:00:00+01:00")
+    assert not update_latest(container, same_moment_other_zone)  # 10:00 UTC, still older than 10:00:00.5
+    latest = read_latest(container, "t")
+    assert latest is not None
+    assert latest.job_id == "later"
+
+
+@pytest.mark.parametrize("foreign", [b'{"schema": "theirs", "points_to": "x"}', b"not json at all \xff", b""])
+def test_an_unreadable_latest_is_replaced_not_fatal(container: ContainerClient, foreign: bytes) -> None:
+    container.upload_blob(latest_blob_name("t"), foreign)
+    fresh = manifest("2026-01-01T00:00:00Z", "fresh")
+    assert update_latest(container, fresh)
+    assert read_latest(container, "t") == fresh
 
 
 def test_concurrent_latest_updates_end_with_the_newest(container: ContainerClient) -> None:
@@ -98,6 +136,32 @@ def test_queue_publisher_puts_exactly_one_base64_message(azurite: Azurite) -> No
     assert json.loads(messages[0].content) == to_json_dict(event()) | {"time": json.loads(messages[0].content)["time"]}
     plain = QueueClient.from_connection_string(azurite.connection_string, settings.queue)
     assert not plain.peek_messages()[0].content.startswith("{")  # base64 on the wire
+
+
+def failed_event(error: str, job_id: str = "j") -> Any:
+    return build_export_event(
+        target="t", connector="viva_goals", instance_id="inst", outcome="failed", job_id=job_id, error=error
+    )
+
+
+def test_an_event_too_large_for_a_queue_message_is_shrunk_and_still_sent(azurite: Azurite) -> None:
+    settings = StorageSettings(azurite.connection_string, None, None, queue=f"q{uuid.uuid4().hex}")
+    reason = "the upstream said: " + "\u00e9\U0001d518" * 35_000  # ~250 KB as JSON
+    sent = QueueEventPublisher(settings.queue_client()).publish(failed_event(reason))
+    messages = settings.queue_client().peek_messages(max_messages=10)
+    assert len(messages) == 1
+    delivered = json.loads(messages[0].content)
+    assert delivered["data"]["error"].startswith("the upstream said: ")
+    assert "chars, sha256" in delivered["data"]["error"]  # says it was cut
+    assert sent.data is not None
+    assert delivered["data"]["error"] == sent.data["error"]
+    assert delivered["id"] == failed_event(reason).id
+
+
+def test_an_event_that_cannot_fit_is_refused_with_a_clear_error(azurite: Azurite) -> None:
+    settings = StorageSettings(azurite.connection_string, None, None, queue=f"q{uuid.uuid4().hex}")
+    with pytest.raises(EventTooLarge, match=r"over the 65536-byte limit .* even without its failure reason"):
+        QueueEventPublisher(settings.queue_client()).publish(failed_event("short", job_id="j" * 70_000))
 
 
 class _EventGrid(BaseHTTPRequestHandler):
