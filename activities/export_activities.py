@@ -18,6 +18,7 @@ from azure.core.exceptions import AzureError
 from activities.connections import connector_for
 from connectors.base import ErrorKind, JobStatus, UpstreamError
 from connectors.errors import clean_message
+from connectors.timestamps import parse_timestamp
 from connectors.viva_goals import VivaGoalsConnector
 from orchestrators import names
 from sinks.blob_names import content_blob_name, manifest_blob_name
@@ -50,7 +51,7 @@ def create_export_job(payload: Payload) -> Payload:
 
     def create() -> Payload:
         connector = connector_for(target)
-        own = _own_job(connector, payload.get("exclude_job_ids") or [], target["name"])
+        own = _own_job(connector, payload, target["name"])
         if own is not None:
             log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target["name"], own.job_id)
             return {"job": own.to_dict(), "adopted": True}
@@ -65,12 +66,14 @@ def create_export_job(payload: Payload) -> Payload:
     return _guarded(create)
 
 
-def _own_job(connector: Any, exclude: list[str], target: str) -> JobStatus | None:
+def _own_job(connector: Any, payload: Payload, target: str) -> JobStatus | None:
     """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded."""
-    if not isinstance(connector, VivaGoalsConnector):
+    not_before = parse_timestamp(payload.get("not_before"))
+    if not isinstance(connector, VivaGoalsConnector) or not_before is None:
         return None
+    exclude = payload.get("exclude_job_ids") or []
     container = StorageSettings.from_env().container_client()
-    for job in connector.find_own_jobs():
+    for job in connector.find_own_jobs(not_before):
         if job.job_id not in exclude and read_manifest(container, manifest_blob_name(target, job.job_id)) is None:
             return job
     return None

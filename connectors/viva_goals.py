@@ -37,7 +37,7 @@ EXPECTED = (
     "https://goals.microsoft.com/org_uuid/<GUID>/objective-explorer?viewId=<GUID>"
 )
 _ORG_IN_PATH = re.compile(r"/org_uuid/([^/]+)/")
-OWN_JOB_WINDOW = timedelta(hours=1)  # a job of the same view created this recently may be ours, lost in a crash
+CLOCK_SKEW = timedelta(minutes=5)  # how far Graph's clock and ours may disagree about a job's creation time
 
 
 def _guid(value: object) -> str | None:
@@ -168,8 +168,11 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
             created_at=normalise_timestamp(entity.get("createdDateTime")),
         )
 
-    def find_own_jobs(self, now: datetime | None = None) -> list[JobStatus]:
-        """Jobs of this organization and view created within `OWN_JOB_WINDOW`, not failed or expired, newest first.
+    def find_own_jobs(self, not_before: datetime, now: datetime | None = None) -> list[JobStatus]:
+        """Jobs of this organization and view created since `not_before` (our run's start), live, newest first.
+
+        A job created before the run started cannot be one of its own, so it is never adopted by this look-up
+        (a 409 on create may still name it: then the upstream, not this guess, decides).
 
         Graph has no client token on create, so after a crash between its accepting the POST and our recording
         the answer, this look-up (the list's only filter is the organization) is how a resume finds that job.
@@ -185,7 +188,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
                 continue
             job = self._from_entity(_entity(item), response, None)
             created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
-            if created is None or not now - OWN_JOB_WINDOW <= created <= now + OWN_JOB_WINDOW:
+            if created is None or not not_before - CLOCK_SKEW <= created <= now + CLOCK_SKEW:
                 continue
             if job.state is not JobState.FAILED and (expires is None or expires > now):
                 found.append((created, job))

@@ -298,7 +298,11 @@ class ExportRun:
 
     def _create_payload(self) -> dict[str, Any]:
         """The create call also names the jobs this run gave up on, so a look-up for our own job skips them."""
-        return {"target": self.target, "exclude_job_ids": self.state.discarded_job_ids}
+        return {
+            "target": self.target,
+            "exclude_job_ids": self.state.discarded_job_ids,
+            "not_before": self.state.started_at,
+        }
 
     def _publish_status(self) -> None:
         self.context.set_custom_status(

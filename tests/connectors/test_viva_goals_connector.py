@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -186,3 +187,11 @@ def test_unknown_status_values_read_as_still_running_and_are_logged(
     assert status.state is JobState.UNKNOWN
     assert status.state.is_active
     assert "unknownFutureValue" in caplog.text
+
+
+def test_a_job_created_before_the_run_started_is_never_taken_for_our_own(simulator: Simulator) -> None:
+    conn = connector(simulator)
+    job = conn.start_job()
+    created = datetime.fromisoformat(str(job.created_at).replace("Z", "+00:00"))
+    assert [found.job_id for found in conn.find_own_jobs(not_before=created - timedelta(minutes=1))] == [job.job_id]
+    assert conn.find_own_jobs(not_before=created + timedelta(hours=1)) == []
