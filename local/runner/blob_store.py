@@ -89,6 +89,16 @@ def _parse(downloaded: StorageStreamDownloader[bytes]) -> StoredInstance:
     return StoredInstance.from_dict(json.loads(downloaded.readall()))
 
 
+def _renewed(lease: BlobLeaseClient) -> bool:
+    """Renew a lease that lapsed (e.g. Azurite restarted: it keeps blobs, not leases). The service renews an
+    expired lease only if nobody leased or changed the blob since, so this never takes it from another driver."""
+    try:
+        lease.renew()
+    except HttpResponseError:
+        return False
+    return True
+
+
 def _if_match(etag: str | None) -> dict[str, Any]:
     """Keyword arguments that make a request conditional on the version `etag` (none without one)."""
     return {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
@@ -226,17 +236,22 @@ class BlobHistoryStore:
             raise LeaseLost(instance_id, "its history was deleted just after this process created it")
 
     def _write(self, instance_id: str, blob: BlobClient, data: bytes) -> None:
+        """Replace the history under this store's lease and If-Match the version it last read or wrote."""
         with self._lock:
             lease, etag = self._leases[instance_id], self._etags.get(instance_id)
         try:
-            written = blob.upload_blob(data, overwrite=True, lease=lease, content_settings=JSON, **_if_match(etag))
+            try:
+                written = blob.upload_blob(data, overwrite=True, lease=lease, content_settings=JSON, **_if_match(etag))
+            except HttpResponseError as exc:
+                if exc.status_code != 412 or not _renewed(lease):
+                    raise
+                written = blob.upload_blob(data, overwrite=True, lease=lease, content_settings=JSON, **_if_match(etag))
         except HttpResponseError as exc:
             if exc.status_code not in (409, 412):
                 raise
             self._forget(instance_id)
-            raise LeaseLost(
-                instance_id, f"this process no longer drives it, so it stops without saving ({_code(exc)})"
-            ) from None
+            detail = f"this process no longer drives it, so it stops without saving ({_code(exc)})"
+            raise LeaseLost(instance_id, detail) from None
         with self._lock:
             self._etags[instance_id] = written["etag"]
 

@@ -22,6 +22,7 @@ from local.runner import BlobHistoryStore, LocalRunner, StoredInstance
 from local.runner.blob_store import InstanceBusy, LeaseLost, history_blob_name
 from local.simulator import Simulator
 from orchestrators import names
+from tests.faults.conftest import RestartableAzurite
 from tests.support.targets import ORG, VIEW
 
 pytestmark = pytest.mark.integration
@@ -194,6 +195,22 @@ def test_a_store_whose_lease_was_taken_over_stops_at_its_next_save(container: Co
         with pytest.raises(LeaseLost, match="no longer drives it"):
             old.save("i", instance(generation=3))
     assert read(container, "i").generation == 2
+
+
+def test_a_driver_keeps_its_instance_across_an_azurite_restart_that_keeps_the_data(tmp_path: Path) -> None:
+    own = RestartableAzurite(tmp_path / "azurite")
+    try:
+        container = BlobServiceClient.from_connection_string(own.azurite.connection_string).create_container("history")
+        with BlobHistoryStore(container) as holder:
+            holder.save("i", instance())
+            own.stop()
+            own.restart()  # same ports and data: Azurite keeps the blob but shows the lease as expired
+            holder.save("i", instance(generation=2))  # renewed first: nobody had leased or changed it since
+            with BlobHistoryStore(container) as other, pytest.raises(InstanceBusy):
+                other.load("i")
+        assert read(container, "i").generation == 2
+    finally:
+        own.close()
 
 
 def test_a_runner_whose_instance_is_taken_over_mid_run_stops_without_saving_or_starting_more(
