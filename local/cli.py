@@ -37,8 +37,9 @@ INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
 DRIVEN_ELSEWHERE = 75  # sysexits' EX_TEMPFAIL: another process drives this run; retrying later is the remedy
 EXIT_CODES = (
     "exit status: 0 the export succeeded; 1 it failed; 2 bad arguments or targets file; "
-    f"{DRIVEN_ELSEWHERE} another process is driving the same run (same --run-key) or took it over, "
-    f"so this one started or saved nothing; {INTERRUPTED} interrupted (repeat with the same --run-key to resume)"
+    f"{DRIVEN_ELSEWHERE} another process is driving the same run (same --run-key) or took it over: this one "
+    f"stopped without saving or starting anything more; {INTERRUPTED} interrupted (repeat with the same --run-key "
+    "to resume)"
 )
 ORCHESTRATORS = {names.EXPORT_ORCHESTRATION: export_orchestrator}
 

@@ -134,6 +134,8 @@ class BlobHistoryStore:
         try:
             downloaded = blob.download_blob(lease=self._leases[instance_id])
         except HttpResponseError as exc:
+            if exc.status_code not in (409, 412):
+                raise
             self._forget(instance_id)
             detail = f"its history could not be read under this process's lease ({_code(exc)})"
             raise LeaseLost(instance_id, detail) from None
