@@ -5,7 +5,8 @@ composes with other tools. Exit code 0 only when the export succeeded; any
 failure ends with one readable line on stderr. The runner's history is kept in
 the export storage account unless `--history memory`, so a run cut short
 (Ctrl-C, a crash) resumes when repeated with the same `--run-key` instead of
-starting a second upstream job.
+starting a second upstream job. One process at a time drives a run: a second
+one with the same key is refused with exit code 75 (see `blob_store`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from activities.export_activities import ACTIVITIES
 from local.progress import ProgressPrinter
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, MemoryHistoryStore, OrchestrationResult
+from local.runner.blob_store import LEASE_LIMITS, LEASE_SECONDS, DriverConflict
 from orchestrators import names
 from orchestrators.export_orchestrator import export_orchestrator
 from orchestrators.export_state import ExportInput
@@ -32,11 +34,20 @@ from targets import Target, TargetsError, load_targets
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"
 HISTORY_CONTAINER = "runner-history"
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
+DRIVEN_ELSEWHERE = 75  # sysexits' EX_TEMPFAIL: another process drives this run; retrying later is the remedy
+EXIT_CODES = (
+    "exit status: 0 the export succeeded; 1 it failed; 2 bad arguments or targets file; "
+    f"{DRIVEN_ELSEWHERE} another process is driving the same run (same --run-key) or took it over: this one "
+    f"stopped without saving or starting anything more; {INTERRUPTED} interrupted (repeat with the same --run-key "
+    "to resume)"
+)
 ORCHESTRATORS = {names.EXPORT_ORCHESTRATION: export_orchestrator}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m local run", description="Run one export target locally.")
+    parser = argparse.ArgumentParser(
+        prog="python -m local run", description="Run one export target locally.", epilog=EXIT_CODES
+    )
     parser.add_argument("target", help="name of the target in the targets file")
     parser.add_argument("--targets", type=Path, required=True, help="targets file (YAML or JSON)")
     parser.add_argument("--timer-scale", type=float, default=1.0, help="real seconds per durable-timer second")
@@ -53,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"where the runner keeps its history (default: azurite, container {HISTORY_CONTAINER!r} of the export "
         "storage, so a re-run with the same --run-key after a crash resumes)",
     )
+    parser.add_argument(
+        "--lease-seconds",
+        type=int,
+        default=LEASE_SECONDS,
+        help=f"how long the history lease of a process killed outright blocks a resume ({LEASE_LIMITS[0]}-"
+        f"{LEASE_LIMITS[1]}, default {LEASE_SECONDS}); a live process renews it",
+    )
+    parser.add_argument(
+        "--take-over",
+        action="store_true",
+        help="break another process's history lease and resume its run: only when that process is surely gone "
+        "(a live one stops at its next save, but work it had started may be done twice)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
@@ -67,11 +91,14 @@ def configure_storage(args: argparse.Namespace) -> None:
         os.environ["EXPORTS_CONTAINER"] = args.container
 
 
-def history_store(kind: str) -> HistoryStore:
+def history_store(
+    kind: str, *, lease_seconds: int = LEASE_SECONDS, take_over: bool = False
+) -> BlobHistoryStore | MemoryHistoryStore:
     """`azurite` keeps the history next to the exports, so it outlives this process; `memory` dies with it."""
     if kind == "memory":
         return MemoryHistoryStore()
-    return BlobHistoryStore(replace(StorageSettings.from_env(), container=HISTORY_CONTAINER).container_client())
+    container = replace(StorageSettings.from_env(), container=HISTORY_CONTAINER).container_client()
+    return BlobHistoryStore(container, lease_seconds=lease_seconds, take_over=take_over)
 
 
 def run_export(
@@ -118,6 +145,8 @@ def run_main(argv: list[str]) -> int:
             raise TargetsError(f"{args.targets.name}: no target named {args.target!r}; have {', '.join(targets)}")
         if args.timer_scale < 0:
             raise TargetsError("--timer-scale must be >= 0")
+        if not LEASE_LIMITS[0] <= args.lease_seconds <= LEASE_LIMITS[1]:
+            raise TargetsError(f"--lease-seconds must be within {LEASE_LIMITS[0]}-{LEASE_LIMITS[1]}")
     except TargetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -125,18 +154,24 @@ def run_main(argv: list[str]) -> int:
     configure_storage(args)
     # The history outlives this process, so a generated key must not meet an earlier run's within one second.
     run_key = args.run_key or datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    store = history_store(args.history, lease_seconds=args.lease_seconds, take_over=args.take_over)
     try:
         result = run_export(
             target,
             run_key=run_key,
             timer_scale=args.timer_scale,
             progress=ProgressPrinter(quiet=args.quiet),
-            store=history_store(args.history),
+            store=store,
         )
+    except DriverConflict as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return DRIVEN_ELSEWHERE
     except KeyboardInterrupt:  # the key may have been generated: without it the saved run cannot be found
         resume = f"; repeat with --run-key {run_key} to resume" if args.history == "azurite" else ""
         print(f"error: interrupted{resume}", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        store.close()  # releases the history leases, so a repeat resumes at once
     print(json.dumps(summary(target, result), indent=2))
     if result.status != "Completed":
         print(f"error: {result.error or result.status}", file=sys.stderr)

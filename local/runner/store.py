@@ -65,6 +65,9 @@ class MemoryHistoryStore:
         with self._lock:
             self._items[instance_id] = text
 
+    def close(self) -> None:
+        """Nothing to release: a memory store has no other process to share an instance with."""
+
     def instance_ids(self) -> list[str]:
         with self._lock:
             return list(self._items)

@@ -6,12 +6,20 @@ import json
 import os
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from azure.core.exceptions import ResourceNotFoundError
 
+from local.cli import DRIVEN_ELSEWHERE, HISTORY_CONTAINER
+from local.runner.blob_store import history_blob_name
 from local.simulator import Simulator
+from orchestrators.instance_ids import export_instance_id
+from sinks.storage_config import StorageSettings
 from tests.support.targets import ORG, VIEW
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
@@ -97,3 +105,107 @@ def test_a_successful_run_does_not_show_an_earlier_transient_error(tmp_path: Pat
     endings = [line for line in done.stderr.splitlines() if line.startswith(("goals notifying", "goals succeeded"))]
     assert len(endings) == 2, done.stderr
     assert not any("upstream error" in line for line in endings), endings
+
+
+# -- one driver per run ----------------------------------------------------------------------------
+
+Outcome = tuple[int, str, str]  # exit code, stdout, stderr
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    command, pipe = [sys.executable, "-m", "local", "run", *args], subprocess.PIPE
+    return subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=pipe, stderr=pipe, text=True)
+
+
+def finish(process: subprocess.Popen[str]) -> Outcome:
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str] | None = None) -> None:
+    """Poll `condition`; a bound on the wait only, so a hang fails the test instead of stalling the suite."""
+    deadline = time.monotonic() + 90
+    while not condition():
+        assert process is None or process.poll() is None, finish(process)
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.1)
+
+
+def events_published() -> int:
+    try:
+        return len(StorageSettings.from_env().queue_client().peek_messages(max_messages=32))
+    except ResourceNotFoundError:
+        return 0
+
+
+def run_args(tmp_path: Path, sim: Simulator, key: str, *extra: str) -> tuple[str, ...]:
+    targets = str(write_targets(tmp_path, sim))
+    return ("goals", "--targets", targets, "--timer-scale", "1", "--run-key", key, "--quiet", *extra)
+
+
+def assert_refused(outcome: Outcome) -> None:
+    code, out, err = outcome
+    assert code == DRIVEN_ELSEWHERE, err
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: instance 'export-goals-")
+    assert "another process" in err
+
+
+def test_two_processes_with_one_run_key_create_one_job_and_publish_one_event(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    simulator.config.job_polls = 8  # one poll a second: the first process is still running when the second starts
+    args = run_args(tmp_path, simulator, uuid.uuid4().hex)
+    winner, loser = sorted(map(finish, [start(*args), start(*args)]))
+    assert winner[0] == 0, winner[2]
+    assert json.loads(winner[1])["status"] == "succeeded"
+    assert_refused(loser)
+    assert simulator.stats.jobs_created["graph"] == 1
+    assert events_published() == 1
+
+
+def test_a_run_killed_outright_is_refused_to_a_plain_repeat_and_resumed_by_take_over(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    simulator.config.job_polls = 8
+    args = run_args(tmp_path, simulator, uuid.uuid4().hex)
+    first = start(*args)
+    wait_until(lambda: bool(simulator.stats.requests_for("graph.get")), first)  # polling: the job id is saved
+    first.kill()  # SIGKILL: no clean-up, its lease (60 s) stays until it expires
+    first.wait()
+    assert_refused(finish(start(*args)))
+    code, out, err = finish(start(*args, "--take-over"))
+    assert code == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    assert simulator.stats.jobs_created["graph"] == 1
+    assert events_published() == 1
+
+
+def test_a_run_killed_outright_resumes_without_take_over_once_its_lease_expires(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    simulator.config.job_polls = 8
+    key = uuid.uuid4().hex
+    args = run_args(tmp_path, simulator, key, "--lease-seconds", "15")  # the shortest lease Blob Storage grants
+    first = start(*args)
+    wait_until(lambda: bool(simulator.stats.requests_for("graph.get")), first)
+    first.kill()
+    first.wait()
+    history = StorageSettings.from_env().blob_service().get_container_client(HISTORY_CONTAINER)
+    blob = history.get_blob_client(history_blob_name(export_instance_id("goals", key)))
+    wait_until(lambda: blob.get_blob_properties().lease.state != "leased")  # at most 15 s
+    code, out, err = finish(start(*args))
+    assert code == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    assert simulator.stats.jobs_created["graph"] == 1
+    assert events_published() == 1
+
+
+def test_help_documents_the_exit_code_of_a_run_driven_by_another_process() -> None:
+    done = cli("--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert f"{DRIVEN_ELSEWHERE} another process is driving the same run (same --run-key)" in text
+    assert "--take-over" in text
+    assert "--lease-seconds" in text
