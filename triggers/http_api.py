@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -13,20 +12,15 @@ from orchestrators import names
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
 from triggers.configured_targets import configured_targets
+from triggers.instance_status import ACTIVE, ALIVE, runtime_name
 from triggers.requests import BadRequest, parse_start_request
 
 log = logging.getLogger(__name__)
-ALIVE = {"Running", "Pending", "ContinuedAsNew", "Completed", "Suspended"}
 
 
 def problem(status: int, title: str, detail: str) -> func.HttpResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
-
-
-def _runtime_status(status: Any) -> str | None:
-    runtime = getattr(status, "runtime_status", None)
-    return getattr(runtime, "name", None) if runtime is not None else None
 
 
 async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -35,7 +29,7 @@ async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationCli
     except BadRequest as exc:
         return problem(400, "Invalid export request", str(exc))
     instance_id = export_instance_id(request.target.name, request.run_key)
-    existing = _runtime_status(await client.get_status(instance_id))
+    existing = runtime_name(await client.get_status(instance_id))
     if existing in ALIVE:
         log.info("export %s already exists as %s (%s): not started again", request.target.name, instance_id, existing)
     else:
@@ -49,7 +43,7 @@ async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationCli
 async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     instance_id = req.route_params.get("instance_id", "")
     status = await client.get_status(instance_id)
-    runtime = _runtime_status(status)
+    runtime = runtime_name(status)
     if runtime is None:
         return problem(404, "Unknown export", f"no export instance {instance_id!r}")
     body = {
@@ -65,10 +59,10 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     instance_id = req.route_params.get("instance_id", "")
-    runtime = _runtime_status(await client.get_status(instance_id))
+    runtime = runtime_name(await client.get_status(instance_id))
     if runtime is None:
         return problem(404, "Unknown export", f"no export instance {instance_id!r}")
-    if runtime not in {"Running", "Pending", "ContinuedAsNew", "Suspended"}:
+    if runtime not in ACTIVE:
         return problem(409, "Export already finished", f"instance {instance_id!r} is {runtime}")
     await client.terminate(instance_id, "cancelled through the HTTP API")
     return func.HttpResponse(json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202,

@@ -149,7 +149,7 @@ def test_at_most_k_upstream_jobs_run_at_once(simulator: Simulator) -> None:
     counter = UpstreamJobsInFlight()
     activities = {**ACTIVITIES, names.CREATE_JOB: counter.wrap(names.CREATE_JOB, +1),
                   names.DOWNLOAD: counter.wrap(names.DOWNLOAD, -1)}  # fmt: skip
-    exports = []
+    exports: list[dict[str, Any]] = []
     for n in range(10):
         target = sailpoint_target(simulator, name=f"sp-{n}")
         exports.append(
