@@ -43,9 +43,11 @@ id -> "succeeded" | "failed"; custom statuses are a few counters.
 Termination does not cascade (the Durable host never terminates children):
 terminating the parent leaves its lanes running, so they finish all their
 exports and only the parent's summary is lost; terminating a lane lets the
-export it is running finish, and the lane's later exports never start. The
-timer tick treats a still-running lane as a working scheduler, so the cap
-still holds across ticks after a termination.
+export it is running finish, and the lane's later exports never start; the
+host reports the terminated lane to the parent as failed, so the parent fails
+(naming the lane) while the other lanes go on. The timer tick treats a
+still-running lane as a working scheduler, so the cap still holds across
+ticks after a termination.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ from orchestrators.export_state import ExportInput
 
 Context = Any
 Steps = Generator[Any, Any, dict[str, str]]
+
+
+class LaneFailed(Exception):
+    """A lane ended without its summary (terminated, or a bug); the other lanes are not affected."""
 
 
 def deal_lanes(exports: list[dict[str, Any]], lanes: int) -> list[list[dict[str, Any]]]:
@@ -86,7 +92,12 @@ def scheduled_exports_orchestrator(context: Context) -> Steps:
         )
         for n, lane in enumerate(lanes)
     ]
-    results = yield context.task_all(tasks)
+    try:
+        results = yield context.task_all(tasks)
+    except Exception as exc:
+        reason = str(exc).split("\n", 1)[0].strip()
+        message = f"a scheduler lane did not finish ({reason}); the other lanes go on with their exports"
+        raise LaneFailed(message) from None
     outcomes: dict[str, str] = {}
     for lane_outcomes in results:
         outcomes.update(lane_outcomes)

@@ -17,7 +17,7 @@ from local.simulator import Simulator
 from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
 from orchestrators.scheduled_exports import ORCHESTRATORS as SCHEDULER
-from orchestrators.scheduled_exports import deal_lanes
+from orchestrators.scheduled_exports import deal_lanes, scheduled_exports_lane
 from tests.support.targets import sailpoint_target
 
 EXPORT_SECONDS = 40  # a toy export's virtual duration
@@ -133,6 +133,32 @@ def test_a_failed_export_does_not_stop_the_others() -> None:
         e["instance_id"]: "failed" if e["target"]["name"].startswith("fail-") else "succeeded" for e in exports
     }
     assert gauge.scheduled == 9
+
+
+def test_a_failed_lane_fails_the_parent_and_the_other_lanes_finish_their_exports() -> None:
+    exports = toy_plan(12)
+    lane_zero = {e["instance_id"] for e in deal_lanes(exports, 4)[0]}
+    others = [e["instance_id"] for e in exports if e["instance_id"] not in lane_zero]
+
+    def breaking_lane(context: Any) -> Generator[Any, Any, dict[str, str]]:
+        if lane_zero & {e["instance_id"] for e in context.get_input()["exports"]}:
+            raise RuntimeError("lane lost")
+        return (yield from scheduled_exports_lane(context))
+
+    gauge = ExportsInFlight({e["instance_id"] for e in exports})
+    orchestrators = {**SCHEDULER, names.SCHEDULED_EXPORTS_LANE: breaking_lane, names.EXPORT_ORCHESTRATION: toy_export}
+    with LocalRunner(orchestrators, {}, timer_scale=0.01, on_event=gauge.watch) as runner:
+        result = runner.run(names.SCHEDULED_EXPORTS_ORCHESTRATION, {"exports": exports, "max_in_flight": 4}, "s")
+        assert result.status == "Failed"
+        assert "a scheduler lane did not finish" in (result.error or "")
+        assert "lane lost" in (result.error or "")
+        for _ in range(600):  # the other lanes outlive the parent: wait (bounded) for their exports to end
+            stored = [runner.store.load(instance_id) for instance_id in others]
+            if all(s is not None and s.status != "Running" for s in stored):
+                break
+            time.sleep(0.05)
+        assert [s.status if s else None for s in stored] == ["Completed"] * len(others)
+    assert gauge.scheduled == len(others)  # lane 0's exports never started
 
 
 def test_no_exports_complete_at_once() -> None:
