@@ -17,6 +17,7 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 # Orchestration and activities, registered under the names in orchestrators/names.py.
 app.orchestration_trigger(context_name="context")(export_module.export_orchestrator)
 app.orchestration_trigger(context_name="context")(scheduled_exports.scheduled_exports_orchestrator)
+app.orchestration_trigger(context_name="context")(scheduled_exports.scheduled_exports_lane)
 app.activity_trigger(input_name="payload")(export_activities.create_export_job)
 app.activity_trigger(input_name="payload")(export_activities.check_export_job)
 app.activity_trigger(input_name="payload")(export_activities.download_export)

@@ -1,19 +1,29 @@
-"""A timer run fanning out to hundreds of targets: wall time, and whether the concurrency cap held.
+"""A timer run fanning out to hundreds of targets: whether the cap held, and whether it was used.
 
 The scheduled parent orchestration is what protects an upstream from a tick
-with many due targets, so this runs the production parent
-(`scheduled_exports_orchestrator`) on the local runner with hundreds of
-SailPoint targets against the simulator and Azurite, and counts upstream jobs
-in flight the only way that means something: through the real create and
-download activities (a job counts from its successful create until its
-successful download, including while its export sleeps on a timer). The
-simulator's per-client rate limit is raised by default, because scaled timers
-would turn its Retry-After into a hot loop that no real deployment sees;
-`keep_rate_limit` keeps it, and any 429 is counted and printed either way.
+with many due targets, so this runs the production parent and its lanes
+(`scheduled_exports`) on the local runner with hundreds of SailPoint targets
+against the simulator and Azurite, and counts upstream jobs in flight the only
+way that means something: through the real create and download activities (a
+job counts from its successful create until its successful download, including
+while its export sleeps on a timer). A cap that holds but leaves slots idle is
+a slow scheduler, so it also measures each export's span (its sub-orchestration
+scheduled -> completed, from the runner's events), the time-weighted average of
+exports in flight, and the makespan against an ideal K-wide window:
+ideal = max(total export time / K, longest export), the least time K slots
+that are never idle could take for the same exports (the ceil-based window,
+ceil(N / K) x mean export time, is printed beside it; it equals the other when
+exports are alike and N is a multiple of K). The goal is makespan <= 1.1 x
+ideal. All times are real seconds: timers are scaled to near zero, so an
+export's span is its activities and replays. The simulator's per-client rate
+limit is raised by default, because scaled timers would turn its Retry-After
+into a hot loop that no real deployment sees; `keep_rate_limit` keeps it, and
+any 429 is counted and printed either way.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -29,7 +39,7 @@ from local.runner import LocalRunner, RunnerEvent
 from local.simulator import SimulatorConfig, run_simulator
 from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
-from orchestrators.scheduled_exports import scheduled_exports_orchestrator
+from orchestrators.scheduled_exports import ORCHESTRATORS as SCHEDULER
 from tests.support.targets import sailpoint_target
 
 CONTAINER = "bench-fanout"
@@ -38,17 +48,38 @@ UNLIMITED = 10**9
 Activity = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class InFlight:
-    """A thread-safe gauge of exports in flight that remembers its highest reading."""
+class ExportSpans:
+    """When each export instance was scheduled and when it ended, from the runner's events (thread-safe)."""
 
     def __init__(self) -> None:
-        self.now = self.peak = 0
+        self.started: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def add(self, delta: int) -> None:
+    def record(self, instance_id: str, starts: bool) -> None:
         with self._lock:
-            self.now += delta
-            self.peak = max(self.peak, self.now)
+            (self.started if starts else self.ended)[instance_id] = time.perf_counter()
+
+    def peak(self) -> int:
+        moments = sorted([(t, 1) for t in self.started.values()] + [(t, -1) for t in self.ended.values()])
+        level = highest = 0
+        for _, delta in moments:
+            level += delta
+            highest = max(highest, level)
+        return highest
+
+    def figures(self, limit: int) -> dict[str, float]:
+        spans = [self.ended[i] - self.started[i] for i in self.started if i in self.ended]
+        makespan = max(self.ended.values()) - min(self.started.values())
+        work = sum(spans)
+        ideal = max(work / limit, max(spans))
+        return {
+            "makespan_s": makespan,
+            "ideal_s": ideal,
+            "ideal_ceil_s": math.ceil(len(spans) / limit) * work / len(spans),
+            "avg_in_flight": work / makespan,
+            "mean_export_s": work / len(spans),
+        }
 
 
 class UpstreamJobs:
@@ -89,21 +120,24 @@ def measure(targets: int, max_in_flight: int, storage: Azurite, *, keep_rate_lim
     config = SimulatorConfig(job_polls=2, content_size=4096)
     if not keep_rate_limit:
         config.rate_limit_requests = UNLIMITED
-    jobs, children = UpstreamJobs(), InFlight()
+    jobs, spans = UpstreamJobs(), ExportSpans()
     activities = {**ACTIVITIES, names.CREATE_JOB: jobs.counting(ACTIVITIES[names.CREATE_JOB], opens=True),
                   names.DOWNLOAD: jobs.counting(ACTIVITIES[names.DOWNLOAD], opens=False)}  # fmt: skip
-    orchestrators = {**ORCHESTRATORS, names.SCHEDULED_EXPORTS_ORCHESTRATION: scheduled_exports_orchestrator}
+    orchestrators = {**ORCHESTRATORS, **SCHEDULER}
 
     run_key = f"bench-{uuid.uuid4().hex[:12]}"
     target_of: dict[str, str] = {}  # export instance id -> target name
 
     def watch(event: RunnerEvent) -> None:
+        child = event.detail.get("child_instance_id")
+        if child not in target_of:  # a lane, not an export
+            return
         if event.kind == "sub_orchestration_scheduled":
-            children.add(+1)
+            spans.record(child, starts=True)
         elif event.kind in ("sub_orchestration_completed", "sub_orchestration_failed"):
-            children.add(-1)
+            spans.record(child, starts=False)
         if event.kind == "sub_orchestration_failed":
-            jobs.export_failed(target_of[event.detail["child_instance_id"]])
+            jobs.export_failed(target_of[child])
 
     with (
         run_simulator(config) as sim,
@@ -131,7 +165,8 @@ def measure(targets: int, max_in_flight: int, storage: Azurite, *, keep_rate_lim
         "succeeded": outcomes["succeeded"],
         "failed": outcomes["failed"],
         "jobs_peak": jobs.peak,
-        "children_peak": children.peak,
+        "children_peak": spans.peak(),
+        **spans.figures(max_in_flight),
         "jobs_created": created,
         "jobs_abandoned": jobs.abandoned,
         "requests": requests,
@@ -153,6 +188,10 @@ def run(targets: int, max_in_flight: int, storage: Azurite, *, keep_rate_limit: 
         f"most upstream jobs at once {r['jobs_peak']} (cap {r['max_in_flight']}: "
         f"{'held' if r['jobs_peak'] <= r['max_in_flight'] else 'EXCEEDED'}); most exports in flight "
         f"{r['children_peak']}\n"
+        f"average exports in flight {r['avg_in_flight']:.2f} of {r['max_in_flight']}; makespan "
+        f"{r['makespan_s']:.1f} s, ideal K-wide window {r['ideal_s']:.1f} s (max(total export time / K, longest "
+        f"export); ceil(N / K) x mean export {r['ideal_ceil_s']:.1f} s): {r['makespan_s'] / r['ideal_s']:.3f} x ideal "
+        f"(goal <= 1.1); mean export {r['mean_export_s']:.2f} s\n"
         f"upstream requests {r['requests']}, 429s {r['throttled']}, all 4xx/5xx {r['errors']} "
         f"(rate limit {r['rate_limit']}); parent orchestration: {r['parent_replays']} replays, "
         f"{r['parent_events']} history events",

@@ -23,8 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", choices=SECTIONS, nargs="+", default=list(SECTIONS), help="sections to run")
     parser.add_argument("--size-mib", type=int, nargs="+", default=list(stream_to_blob.DEFAULT_SIZES_MIB),
                         help="streaming: export sizes in MiB")  # fmt: skip
-    parser.add_argument("--job-duration-s", type=float, default=6.0, help="calls: how long the upstream job runs")
-    parser.add_argument("--retry-after-s", type=int, nargs="+", default=[1, 2],
+    parser.add_argument("--job-duration-s", type=float, nargs="+", default=list(upstream_calls.DEFAULT_DURATIONS_S),
+                        help="calls: how long the upstream job runs (virtual seconds)")  # fmt: skip
+    parser.add_argument("--retry-after-s", type=int, nargs="+", default=[5, 30],
                         help="calls: Retry-After values the Graph simulator sends")  # fmt: skip
     parser.add_argument("--polls", type=int, default=1000, help="replay: polls of the recorded export")
     parser.add_argument("--polls-per-generation", type=int, nargs="+", default=None,

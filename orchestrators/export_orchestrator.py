@@ -202,6 +202,7 @@ class ExportRun:
         now = self.context.current_utc_datetime
         wait_s = next_wait(
             now=now,
+            started=_parse_iso(self.state.started_at),
             deadline=_parse_iso(self.state.deadline_at),
             retry_after_s=retry_after_s,
             attempt=attempt,

@@ -8,3 +8,4 @@ DOWNLOAD = "download_export"
 PUBLISH_EVENT = "publish_export_event"
 
 SCHEDULED_EXPORTS_ORCHESTRATION = "scheduled_exports_orchestrator"
+SCHEDULED_EXPORTS_LANE = "scheduled_exports_lane"

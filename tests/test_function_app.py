@@ -67,6 +67,7 @@ def test_http_routes_use_function_keys_and_a_durable_client() -> None:
 def test_timer_starts_the_capped_scheduler_on_the_configured_schedule() -> None:
     functions = indexed()
     assert functions[names.SCHEDULED_EXPORTS_ORCHESTRATION][0]["type"] == "orchestrationTrigger"
+    assert functions[names.SCHEDULED_EXPORTS_LANE][0]["type"] == "orchestrationTrigger"
     timer = {b["type"]: b for b in functions["export_schedule"]}
     assert timer["timerTrigger"]["schedule"] == "%EXPORT_SCHEDULE%"
     assert timer["timerTrigger"]["runOnStartup"] is False

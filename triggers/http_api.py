@@ -33,22 +33,16 @@ from orchestrators import names
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id, is_export_instance_id
 from triggers.configured_targets import configured_targets
+from triggers.instance_status import ACTIVE, ALIVE, runtime_name
 from triggers.requests import BadRequest, parse_start_request
 
 log = logging.getLogger(__name__)
-ALIVE = {"Running", "Pending", "ContinuedAsNew", "Completed", "Suspended"}
-CANCELLABLE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
 RETRY_AFTER_S = "10"
 
 
 def problem(status: int, title: str, detail: str) -> func.HttpResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
-
-
-def _runtime_status(status: Any) -> str | None:
-    runtime = getattr(status, "runtime_status", None)
-    return getattr(runtime, "name", None) if runtime is not None else None
 
 
 def _stored_input(status: Any) -> Any:
@@ -86,16 +80,16 @@ async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationCli
     instance_id = export_instance_id(request.target.name, request.run_key)
     payload = ExportInput(target=request.target.to_input(), run_key=request.run_key).to_dict()
     existing = await client.get_status(instance_id, show_input=True)
-    if _runtime_status(existing) is not None and not _same_export(existing, payload):
+    if runtime_name(existing) is not None and not _same_export(existing, payload):
         return _key_reused(instance_id)
-    if _runtime_status(existing) in ALIVE:
+    if runtime_name(existing) in ALIVE:
         log.info("export %s already exists as %s: not started again", request.target.name, instance_id)
         return _accepted(req, instance_id)
     try:
         await client.start_new(names.EXPORT_ORCHESTRATION, instance_id, payload)
     except Exception:  # the client raises a bare Exception for every refusal by the host
         winner = await client.get_status(instance_id, show_input=True)
-        if _runtime_status(winner) not in ALIVE:
+        if runtime_name(winner) not in ALIVE:
             raise
         log.info("export %s was started by a concurrent request as %s", request.target.name, instance_id)
         return _accepted(req, instance_id) if _same_export(winner, payload) else _key_reused(instance_id)
@@ -123,7 +117,7 @@ async def _export_instance(req: func.HttpRequest, client: df.DurableOrchestratio
     if not is_export_instance_id(instance_id):
         return instance_id, None
     status = await client.get_status(instance_id)
-    if _runtime_status(status) is None or getattr(status, "name", None) != names.EXPORT_ORCHESTRATION:
+    if runtime_name(status) is None or getattr(status, "name", None) != names.EXPORT_ORCHESTRATION:
         return instance_id, None
     return instance_id, status
 
@@ -134,7 +128,7 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return problem(404, "Unknown export", f"no export instance {instance_id[:200]!r}")
     body = {
         "instance_id": instance_id,
-        "runtime_status": _runtime_status(status),
+        "runtime_status": runtime_name(status),
         "progress": status.custom_status,
         "output": status.output,
         "created_time": str(status.created_time) if status.created_time else None,
@@ -147,8 +141,8 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
     instance_id, status = await _export_instance(req, client)
     if status is None:
         return problem(404, "Unknown export", f"no export instance {instance_id[:200]!r}")
-    runtime = _runtime_status(status)
-    if runtime not in CANCELLABLE:
+    runtime = runtime_name(status)
+    if runtime not in ACTIVE:
         return problem(409, "Export already finished", f"instance {instance_id!r} is {runtime}")
     await client.terminate(instance_id, "cancelled through the HTTP API")
     return func.HttpResponse(json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202,

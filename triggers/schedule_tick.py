@@ -5,8 +5,9 @@ yet, so a tick that was skipped or failed is caught up by the next one, and a
 duplicate tick finds the instance and starts nothing. A target whose earlier
 run is still going is skipped (and logged). All due exports go to one parent
 orchestration with a fixed id, which keeps at most K upstream jobs in flight;
-while it is still working, a tick starts nothing new, so the cap holds across
-ticks too.
+while it or any of its lanes is still working (a lane outlives a terminated
+parent), a tick starts nothing new, so the cap holds across ticks too. The
+instance query reads every page of the host's answer (`instance_status`).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
 from orchestrators.schedule_plan import last_occurrence
 from targets import Target
+from triggers.instance_status import ACTIVE, query_instances, runtime_name
 
 log = logging.getLogger(__name__)
 SCHEDULER_INSTANCE = "export-scheduler"
-ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
 
 
 def _iso(moment: datetime) -> str:
@@ -54,18 +55,12 @@ async def plan_exports(
     return plan
 
 
-def _runtime(status: Any) -> str | None:
-    runtime = getattr(status, "runtime_status", None)
-    return getattr(runtime, "name", None) if runtime is not None else None
-
-
-async def busy_target_names(client: df.DurableOrchestrationClient) -> set[str]:
-    active = [df.OrchestrationRuntimeStatus[name] for name in ("Running", "Pending", "ContinuedAsNew")]
-    statuses = await client.get_status_by(runtime_status=active)
+def busy_target_names(active: Iterable[Any]) -> set[str]:
+    """Targets with an export that has not ended (suspended ones included: their upstream job may run)."""
     busy = set()
-    for status in statuses:
+    for status in active:
         progress = status.custom_status if isinstance(status.custom_status, dict) else {}
-        if _runtime(status) in ACTIVE and isinstance(progress.get("target"), str):
+        if isinstance(progress.get("target"), str):
             busy.add(progress["target"])
     return busy
 
@@ -74,15 +69,19 @@ async def run_tick(
     client: df.DurableOrchestrationClient, targets: Iterable[Target], now: datetime | None = None
 ) -> str | None:
     """Start this tick's exports; the scheduler instance id, or None when nothing was started."""
-    if _runtime(await client.get_status(SCHEDULER_INSTANCE)) in ACTIVE:
+    if runtime_name(await client.get_status(SCHEDULER_INSTANCE)) in ACTIVE:
         log.info("the previous scheduler run is still working: due exports start at a later tick")
+        return None
+    active = await query_instances(client, ACTIVE)
+    if any(status.name == names.SCHEDULED_EXPORTS_LANE for status in active):
+        log.info("a lane of an earlier scheduler run is still exporting: due exports start at a later tick")
         return None
 
     async def exists(instance_id: str) -> bool:
-        return _runtime(await client.get_status(instance_id)) is not None
+        return runtime_name(await client.get_status(instance_id)) is not None
 
     moment = now or datetime.now(UTC)
-    plan = await plan_exports(targets, moment, exists, await busy_target_names(client))
+    plan = await plan_exports(targets, moment, exists, busy_target_names(active))
     if not plan:
         return None
     limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS") or "4")

@@ -12,7 +12,8 @@ import secrets
 import threading
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,8 +26,21 @@ ROUTES = (
 )  # fmt: skip
 
 
+_clock: list[Callable[[], datetime]] = []  # a borrowed clock, innermost last
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _clock[-1]() if _clock else datetime.now(UTC)
+
+
+@contextmanager
+def borrowed_clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Age jobs and tokens by `now` (a local runner's virtual clock), so scaled timers see jobs of real length."""
+    _clock.append(now)
+    try:
+        yield
+    finally:
+        _clock.remove(now)
 
 
 @dataclass

@@ -119,8 +119,9 @@ def test_backoff_without_retry_after_stays_between_floor_and_ceiling(simulator: 
     runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
     result = run(sailpoint_target(simulator, floor_s=2, ceiling_s=5, jitter=0), runner=runner)
     assert result.status == "Completed", result.error
-    waits = [round(e.detail["seconds"]) for e in events if e.kind == "timer_created"]
-    assert waits[:4] == [2, 2, 4, 5]  # the job changed state once (notStarted -> running), then backed off
+    waits = [e.detail["seconds"] for e in events if e.kind == "timer_created"]
+    assert all(2 <= wait <= 5 for wait in waits)
+    assert [round(wait) for wait in waits[:4]] == [2, 2, 2, 2]  # a quarter of a young job's age is under the floor
 
 
 def test_failed_job_is_recreated_then_succeeds(simulator: Simulator) -> None:

@@ -1,6 +1,9 @@
 """A loopback stand-in for the Durable extension's management HTTP API, as the Python client calls it.
 
-Only the host side is fake: the real `DurableOrchestrationClient` sends real HTTP to it.
+Only the host side is fake: the real `DurableOrchestrationClient` sends real HTTP to it. Instance queries
+answer in pages as the extension's `HttpApiHandler` does: `top` per page (100 by default), the next page's
+token in the `x-ms-continuation-token` response header (empty on the last page), read back from the same
+request header.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import azure.durable_functions as df
 
 # The SDK keeps one aiohttp session per process, tied to the loop that first used it: every test shares this one.
 LOOP = asyncio.new_event_loop()
+PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize's default
+CONTINUATION = "x-ms-continuation-token"
 
 
 @dataclass
@@ -27,6 +32,7 @@ class FakeHost:
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: list[tuple[str, str, Any]] = field(default_factory=list)
     terminated: list[tuple[str, str]] = field(default_factory=list)
+    pages_served: int = 0
 
     def client(self) -> df.DurableOrchestrationClient:
         instance = f"{self.base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"
@@ -75,18 +81,28 @@ def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             parts = url.path.strip("/").split("/")
-            if parts[1:] == ["instances"]:  # a query: filter by runtimeStatus
-                wanted = set(",".join(parse_qs(url.query).get("runtimeStatus", [])).split(",")) - {""}
-                found = [i for i in host.instances.values() if not wanted or i["runtimeStatus"] in wanted]
-                self._send(200, found)
+            if parts[1:] == ["instances"]:
+                self._query(parse_qs(url.query))
                 return
             status = host.instances.get(parts[2]) if parts[1] == "instances" else None
             self._send(200 if status else 404, status or {})
 
-        def _send(self, code: int, payload: Any) -> None:
+        def _query(self, query: dict[str, list[str]]) -> None:
+            """Filter by runtimeStatus, then one page from the offset the continuation token names."""
+            wanted = set(",".join(query.get("runtimeStatus", [])).split(",")) - {""}
+            found = [i for i in host.instances.values() if not wanted or i["runtimeStatus"] in wanted]
+            size = int(query.get("top", [str(PAGE_SIZE)])[0])
+            start = int(self.headers.get(CONTINUATION) or "0")
+            following = start + size if start + size < len(found) else None
+            host.pages_served += 1
+            self._send(200, found[start : start + size], {CONTINUATION: str(following) if following else ""})
+
+        def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -76,3 +76,38 @@ def test_a_target_whose_previous_run_is_still_going_is_skipped(host: FakeHost) -
     }  # fmt: skip
     tick(host)
     assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
+
+
+def running_exports(host: FakeHost, count: int, status: str = "Running") -> None:
+    for n in range(count):
+        instance_id = f"export-other-{n:04d}"
+        host.instances[instance_id] = {
+            "name": names.EXPORT_ORCHESTRATION, "instanceId": instance_id, "runtimeStatus": status,
+            "customStatus": {"target": f"other-{n:04d}"},
+        }  # fmt: skip
+
+
+def test_a_busy_target_beyond_the_first_page_of_the_instance_query_is_skipped(host: FakeHost) -> None:
+    running_exports(host, 150)
+    host.instances["export-nightly-old"] = {
+        "instanceId": "export-nightly-old", "runtimeStatus": "Running", "customStatus": {"target": "nightly"},
+    }  # fmt: skip
+    tick(host)
+    assert host.pages_served == 2
+    assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
+
+
+def test_a_suspended_export_marks_its_target_busy(host: FakeHost) -> None:
+    host.instances["export-nightly-old"] = {
+        "instanceId": "export-nightly-old", "runtimeStatus": "Suspended", "customStatus": {"target": "nightly"},
+    }  # fmt: skip
+    tick(host)
+    assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
+
+
+def test_a_lane_still_exporting_after_its_parent_was_terminated_starts_nothing(host: FakeHost) -> None:
+    host.instances[SCHEDULER_INSTANCE] = {"instanceId": SCHEDULER_INSTANCE, "runtimeStatus": "Terminated"}
+    lane = f"{SCHEDULER_INSTANCE}-lane-0-abc"
+    host.instances[lane] = {"name": names.SCHEDULED_EXPORTS_LANE, "instanceId": lane, "runtimeStatus": "Running"}
+    assert tick(host) is None
+    assert host.started == []
