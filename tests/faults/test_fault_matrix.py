@@ -372,8 +372,10 @@ def crash_after_the_create_was_accepted(trial: Trial, connector: str) -> tuple[O
     trial.overrides[names.CREATE_JOB] = create_then_die
     target = viva_target(trial.sim) if connector == "viva_goals" else sailpoint_target(trial.sim)
     key = uuid.uuid4().hex
+    dying = history_store("azurite")
     with pytest.raises(Crash):
-        trial.run(target, key=key, runner=trial.runner(history_store("azurite")))
+        trial.run(target, key=key, runner=trial.runner(dying))
+    dying.close()  # the CLI releases its leases on the way out, as in runner_crash_then_resume_from_azurite
     result = trial.run(target, key=key, runner=trial.runner(history_store("azurite")))
     assert trial.calls[names.CREATE_JOB] == 2  # the create activity ran again on resume
     return result, target, created[0]
