@@ -8,6 +8,7 @@ and `replay` for the one place it calls the SDK.
 from local.runner.blob_store import BlobHistoryStore
 from local.runner.clock import VirtualClock
 from local.runner.engine import LocalRunner
+from local.runner.instance import RunnerClosed
 from local.runner.replay import flatten_actions, replay_actions
 from local.runner.results import OrchestrationResult, RunnerEvent
 from local.runner.store import HistoryStore, MemoryHistoryStore, StoredInstance
@@ -18,6 +19,7 @@ __all__ = [
     "LocalRunner",
     "MemoryHistoryStore",
     "OrchestrationResult",
+    "RunnerClosed",
     "RunnerEvent",
     "StoredInstance",
     "VirtualClock",
