@@ -83,11 +83,17 @@ def _state(fn: Orchestrator, context: Any) -> dict[str, Any]:
 
 
 def flatten_actions(actions: Mapping[str, Any] | Sequence[Any]) -> list[dict[str, Any]]:
-    """The top-level actions, in order, from an SDK state or its `actions` (V3: one outer element)."""
+    """The scheduling actions, in the order the host invokes them: from an SDK state or its `actions`
+    (V3: one outer element), with `WhenAny`/`WhenAll` replaced by the children they list."""
     groups = (actions.get("actions") or []) if isinstance(actions, Mapping) else actions
     flat: list[dict[str, Any]] = []
-    for group in groups:
-        flat.extend(group if isinstance(group, list) else [group])
+    for item in groups:
+        if isinstance(item, list):
+            flat.extend(flatten_actions(item))
+        elif "compoundActions" in item:
+            flat.extend(flatten_actions(item.get("compoundActions") or []))
+        else:
+            flat.append(item)
     return flat
 
 
