@@ -91,7 +91,7 @@ def test_when_all_waits_for_every_child_even_after_one_failed() -> None:
 def test_an_empty_when_any_fails_the_orchestration() -> None:
     replay = run([when_any()], start())
     assert replay.status == "Failed"
-    assert replay.reason is not None and replay.reason.startswith("Orchestrator function 'o' failed: ")
+    assert str(replay.reason).startswith("Orchestrator function 'o' failed: ")
 
 
 def test_the_sdk_error_waits_until_the_action_walk_is_over() -> None:
@@ -115,7 +115,7 @@ def test_a_scheduling_event_that_does_not_match_the_replay_is_non_determinism() 
     history = [*start(), h.task_scheduled(T0, 0, "a", "null"), *episode(1)]
     replay = run([activity("b")], history)
     assert replay.status == "Failed"
-    assert replay.reason is not None and "Non-Deterministic workflow detected" in replay.reason
+    assert "Non-Deterministic workflow detected" in str(replay.reason)
 
 
 def test_a_cancelled_timer_is_scheduled_but_not_awaited() -> None:
