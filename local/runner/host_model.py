@@ -31,7 +31,7 @@ is the only source of new work the runner has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -72,7 +72,7 @@ Action = Mapping[str, Any]
 class SdkState:
     """The parts of the SDK's returned state the shim reads."""
 
-    actions: list[Action]  # the inner array of the V2/V3 `actions` (one outer element)
+    actions: Sequence[Action]  # the inner array of the V2/V3 `actions` (one outer element)
     is_done: bool = False
     output: Any = None
     error: str | None = None
