@@ -6,11 +6,19 @@ from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+import pytest
 
 from local.runner import LocalRunner
 from local.runner import history as h
+from local.runner.host_model import SdkState, interpret
+from local.runner.replay import HostModelMismatch, cross_check, replay
+from local.runner.work import ActivityWork
 
 Context = Any
+START = [
+    h.orchestrator_started(h.parse_time("2030-01-01T00:00:00.000000Z")),
+    h.execution_started(h.parse_time("2030-01-01T00:00:00.000000Z"), "o", "null", "i", None),
+]
 
 
 def waits(ctx: Context) -> Any:
@@ -112,3 +120,36 @@ def test_a_retried_activity_waits_the_first_interval_then_fails_after_a_timer_du
     assert [round(w) for w in waits_s] == [60, 0]
     first_line = str(result.error).split("\n", 1)[0].strip()  # the SDK's error is "<Reason> \n <Details>"
     assert first_line == "Orchestrator function 'o' failed: Activity function 'down' failed:  RuntimeError: down"
+
+
+def reuse_task_in_when_any(ctx: Context) -> Any:
+    """`generator_function_reuse_task_in_whenany` of the SDK's tests/orchestrator/test_sequential_orchestrator.py."""
+    tokyo, seattle = ctx.call_activity("Hello", "Tokyo"), ctx.call_activity("Hello", "Seattle")
+    pending = [tokyo, seattle]
+    finished = yield ctx.task_any(pending)
+    pending.remove(finished)
+    yield ctx.task_any([*pending, ctx.call_activity("Hello", "London")])
+    return ""
+
+
+def test_the_sdks_reducing_when_any_shape_makes_the_host_wait_on_the_new_task_alone() -> None:
+    t0 = h.parse_time("2030-01-01T00:00:00.000000Z")
+    history = [h.orchestrator_started(t0), h.execution_started(t0, "o", "null", "i", None)]
+    history += [h.task_scheduled(t0, 0, "Hello", '"Tokyo"'), h.task_scheduled(t0, 1, "Hello", '"Seattle"')]
+    history += [h.orchestrator_completed(t0), h.orchestrator_started(t0), h.task_completed(t0, 0, '"Hello Tokyo!"')]
+    decision = replay(reuse_task_in_when_any, history, "null", "i", name="o")
+    assert [a["input"] for a in decision.actions] == ['"Tokyo"', '"Seattle"', '"London"']
+    assert decision.new_work == [ActivityWork(2, "Hello", '"London"')]
+    history += [h.task_scheduled(t0, 2, "Hello", '"London"'), h.orchestrator_completed(t0)]
+    history += [h.orchestrator_started(t0), h.task_completed(t0, 1, '"Hello Seattle!"')]
+    seattle_first = replay(reuse_task_in_when_any, history, "null", "i", name="o")
+    # the SDK is done (its task_any saw Seattle), but the host's WhenAny lists London only, which is still open
+    assert (seattle_first.status, seattle_first.new_work) == ("Running", [])
+    history += [h.orchestrator_completed(t0), h.orchestrator_started(t0), h.task_completed(t0, 2, '"Hello London!"')]
+    assert replay(reuse_task_in_when_any, history, "null", "i", name="o").status == "Completed"
+
+
+def test_the_runner_fails_loudly_when_the_sdk_and_the_host_model_number_tasks_differently() -> None:
+    host = interpret(SdkState(actions=[{"actionType": 0, "functionName": "a", "input": "null"}]), START, "o", "i")
+    with pytest.raises(HostModelMismatch, match=r"host model holds tasks \[0\] open and the SDK holds \[1\]"):
+        cross_check(host, SdkState(actions=[]), {1}, "i")
