@@ -153,3 +153,13 @@ def test_the_runner_fails_loudly_when_the_sdk_and_the_host_model_number_tasks_di
     host = interpret(SdkState(actions=[{"actionType": 0, "functionName": "a", "input": "null"}]), START, "o", "i")
     with pytest.raises(HostModelMismatch, match=r"host model holds tasks \[0\] open and the SDK holds \[1\]"):
         cross_check(host, SdkState(actions=[]), {1}, "i")
+
+
+def test_zero_attempts_is_where_the_sdk_and_the_host_part_and_the_runner_stops_loudly() -> None:
+    # RetryInterceptor runs no attempt (and schedules nothing); the SDK schedules one and waits for it
+    def never(ctx: Context) -> Any:
+        return (yield ctx.call_activity_with_retry("noop", df.RetryOptions(1000, 0), None))
+
+    runner = LocalRunner({"o": never}, {"noop": lambda _: "ran"})
+    with pytest.raises(HostModelMismatch, match=r"host model holds tasks \[\] open and the SDK holds \[0\]"):
+        runner.run("o", None, "i")
