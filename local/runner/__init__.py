@@ -2,7 +2,8 @@
 
 The host cannot be installed on development machines, and that must not make
 the orchestration untestable; see `engine` for how the runner plays the host
-and `replay` for the one place it calls the SDK.
+`replay` for the one place it calls the SDK, and `host_model` for how the host
+reads what the SDK returns.
 """
 
 from local.runner.blob_store import BlobHistoryStore

@@ -1,8 +1,9 @@
 """Run production orchestrators on one machine by playing the Durable Functions host around the SDK.
 
 The Functions host cannot run here, so `LocalRunner` plays its part: it keeps
-each instance's history, replays it through the SDK's own entry point, runs the
-activities the SDK asks for in a thread pool, runs sub-orchestrations as
+each instance's history, replays it through the SDK's own entry point, reads the
+returned actions as the host's shim and DurableTask.Core would (`host_model`),
+runs the activities that yields in a thread pool, runs sub-orchestrations as
 instances of their own (each in a thread, so children started together really
 race), fires timers in scaled real time on a virtual clock, and saves after
 every step so a crashed run can resume. Because the orchestrator code and the

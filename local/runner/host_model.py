@@ -40,7 +40,7 @@ from typing import Any
 from local.runner import history as h
 from local.runner import host_limits as limits
 from local.runner.host_limits import HostFault
-from local.runner.work import ActivityWork, ChildWork, TimerWork, Work
+from local.runner.work import ActivityWork, ChildWork, TimerWork, Work, same_kind
 
 
 class AsyncActionType(IntEnum):
@@ -267,7 +267,7 @@ class _Replay:
                 f"{recorded} {event.get('Name') or ''} with sequence number {task_id}, but the current replay "
                 "execution hasn't (yet?) scheduled this task"
             )
-        if not _same_kind(work, event):
+        if not same_kind(work, event):
             raise NonDeterminism(
                 f"Non-Deterministic workflow detected: a previous execution of this orchestration scheduled "
                 f"{recorded} {event.get('Name') or ''} with sequence number {task_id}, but the current replay "
@@ -304,14 +304,6 @@ def _when_all(children: list[_Node]) -> _Node:
         child.then(check)
     check()
     return node
-
-
-def _same_kind(work: Work, event: h.Event) -> bool:
-    kind = event["EventType"]
-    if isinstance(work, TimerWork):
-        return bool(kind == h.EventType.TIMER_CREATED)
-    expected = h.EventType.TASK_SCHEDULED if isinstance(work, ActivityWork) else h.EventType.SUB_ORCHESTRATION_CREATED
-    return bool(kind == expected) and str(event.get("Name") or "").lower() == work.name.lower()
 
 
 def _describe(work: Work) -> str:
