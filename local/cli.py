@@ -174,6 +174,6 @@ def run_main(argv: list[str]) -> int:
         store.close()  # releases the history leases, so a repeat resumes at once
     print(json.dumps(summary(target, result), indent=2))
     if result.status != "Completed":
-        print(f"error: {result.error or result.status}", file=sys.stderr)
+        print(f"error: {result.message or result.status}", file=sys.stderr)
         return 1
     return 0

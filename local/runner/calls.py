@@ -1,13 +1,23 @@
-"""Running one activity in-process, and turning any finished piece of work into its history event.
+"""Running one activity in-process, and each finished piece of work as its history event, worded as the host words it.
 
 The host serialises an activity's input and result as JSON, so an activity here
 gets its input after a JSON round trip and a result that cannot be serialised
-fails the task instead of slipping through as a Python object the real host
-would reject. An ordinary exception becomes a `TaskFailed` event carrying the
-exception's type and message as the reason (what the SDK raises inside the
-orchestrator) and a short stack as details. Anything that is not an
-`Exception` (KeyboardInterrupt, SystemExit, a test's simulated crash) is not a
-task failure but the process dying, so it is left to propagate.
+fails the task. Anything that is not an `Exception` (KeyboardInterrupt,
+SystemExit, a test's simulated crash) is the process dying, so it propagates.
+
+Failure text follows the chain in production: the Python worker reports an
+exception as `"<Type>: <message>"` (`Dispatcher._serialize_exception`), the
+Functions host wraps it as `"Result: Failure\nException: <that>\nStack: ..."`
+(`RpcException`), and the extension's `Listener/TaskActivityShim.cs` cuts out
+the part after `Exception:` (`OutOfProcExceptionHelpers`, which keeps the
+leading space) and fails the task with `"Activity function '<name>' failed:
+<that>"`, the serialised exception as details. A failed child's
+`SubOrchestrationInstanceFailed` carries the child's failure reason
+(`Orchestrator function '<name>' failed: <error>`, see `host_model`) and the
+shim's details `"Message: <error>, StackTrace: ..."`; a terminated child's
+carries the termination reason and no details (DurableTask.Core
+`TaskOrchestrationDispatcher`, `TaskOrchestrationContext.HandleExecutionTerminatedEvent`).
+The SDK shows the orchestrator `"<Reason> \n <Details>"`.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from local.runner import history as h
+from local.runner.host_model import failure_reason
 from local.runner.results import OrchestrationResult
 from local.runner.work import ActivityWork, ChildWork
 
@@ -30,11 +41,12 @@ class UnknownFunction(LookupError):
     """An activity or orchestrator name that nothing is registered under."""
 
 
-def failure_of(exc: BaseException) -> tuple[str, str]:
-    """(reason, details) of a failed task, as the SDK hands them to the orchestrator: `reason \\n details`."""
-    reason = f"{type(exc).__name__}: {exc}"
-    stack = traceback.format_tb(exc.__traceback__, limit=-STACK_FRAMES)
-    return reason, "Traceback (most recent call last):\n" + "".join(stack)
+def failure_of(name: str, exc: BaseException) -> tuple[str, str]:
+    """(Reason, Details) of the TaskFailed event for activity `name` that raised `exc`."""
+    friendly = f" {type(exc).__name__}: {exc}"  # the worker's message, as cut out of the RpcException text
+    stack = "".join(traceback.format_tb(exc.__traceback__, limit=-STACK_FRAMES))
+    cause = {"ClassName": "System.Exception", "Message": friendly, "RemoteStackTraceString": stack}
+    return f"Activity function '{name}' failed: {friendly}", json.dumps(cause)
 
 
 def _result_json(name: str, value: Any) -> str:
@@ -56,7 +68,7 @@ def call_activity(function: Activity | None, work: ActivityWork, now: Callable[[
     try:
         result_json = _invoke(function, work)
     except Exception as exc:
-        return h.task_failed(now(), work.task_id, *failure_of(exc))
+        return h.task_failed(now(), work.task_id, *failure_of(work.name, exc))
     return h.task_completed(now(), work.task_id, result_json)
 
 
@@ -64,11 +76,12 @@ def child_event(work: ChildWork, result: OrchestrationResult, at: datetime) -> h
     """The parent's SubOrchestrationInstanceCompleted or ...Failed event for a finished child."""
     if result.status == "Completed":
         return h.sub_orchestration_completed(at, work.task_id, json.dumps(result.output))
-    verb = "failed" if result.status == "Failed" else "was terminated"
-    return h.sub_orchestration_failed(
-        at, work.task_id, f"Orchestrator function {work.name!r} {verb}: {result.error}", ""
-    )
+    reason = result.error or ""
+    if result.status == "Terminated":
+        return h.sub_orchestration_failed(at, work.task_id, reason, None)
+    message = reason.removeprefix(failure_reason(work.name, ""))
+    return h.sub_orchestration_failed(at, work.task_id, reason, f"Message: {message}, StackTrace: ")
 
 
 def child_not_started(work: ChildWork, exc: Exception, at: datetime) -> h.Event:
-    return h.sub_orchestration_failed(at, work.task_id, f"{type(exc).__name__}: {exc}", "")
+    return h.sub_orchestration_failed(at, work.task_id, failure_reason(work.name, f"{type(exc).__name__}: {exc}"), None)

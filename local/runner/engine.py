@@ -1,8 +1,9 @@
 """Run production orchestrators on one machine by playing the Durable Functions host around the SDK.
 
 The Functions host cannot run here, so `LocalRunner` plays its part: it keeps
-each instance's history, replays it through the SDK's own entry point, runs the
-activities the SDK asks for in a thread pool, runs sub-orchestrations as
+each instance's history, replays it through the SDK's own entry point, reads the
+returned actions as the host's shim and DurableTask.Core would (`host_model`),
+runs the activities that yields in a thread pool, runs sub-orchestrations as
 instances of their own (each in a thread, so children started together really
 race), fires timers in scaled real time on a virtual clock, and saves after
 every step so a crashed run can resume. Because the orchestrator code and the
@@ -23,7 +24,7 @@ from typing import Any
 
 from local.runner.calls import Activity, UnknownFunction, call_activity, child_event, child_not_started
 from local.runner.clock import VirtualClock
-from local.runner.instance import Deliver, InstanceRun, close_outside_step
+from local.runner.instance import Deliver, InstanceRun, RunnerClosed, close_outside_step
 from local.runner.replay import Orchestrator
 from local.runner.results import OrchestrationResult, RunnerEvent, result_of
 from local.runner.store import HistoryStore, MemoryHistoryStore, StoredInstance
@@ -57,6 +58,7 @@ class LocalRunner:
         self._active: dict[str, InstanceRun] = {}
         self._lock = threading.Lock()
         self._crash: BaseException | None = None
+        self._closed = False
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -80,7 +82,10 @@ class LocalRunner:
         return self._continue(instance_id, stored)
 
     def terminate(self, instance_id: str, reason: str) -> None:
-        """End an instance as Terminated; callable from any thread. A running one stops at its next wait."""
+        """End an instance as Terminated; callable from any thread. A running one stops at its next wait.
+
+        Only that instance: as in the host, its sub-orchestrations keep running and report to a parent that
+        no longer listens."""
         with self._lock:
             active = self._active.get(instance_id)
         if active is not None:
@@ -94,11 +99,14 @@ class LocalRunner:
             self.store.save(instance_id, stored)
 
     def close(self) -> None:
-        """Terminate what still runs (e.g. children that lost a `task_any`) and stop the activity threads."""
+        """The process going away, not a termination: every loop stops at its next wait without saving more,
+        so what is still Running in the store (e.g. a child that lost a `task_any`) stays Running and resumable.
+        A `run` still blocked in another thread raises `RunnerClosed`."""
         with self._lock:
+            self._closed = True
             active = list(self._active.values())
         for run in active:
-            run.request_termination("the local runner was closed")
+            run.request_stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> LocalRunner:
@@ -161,6 +169,8 @@ class LocalRunner:
         if self._crash is not None:
             raise RuntimeError(f"this runner crashed ({self._crash!r}); resume with a new LocalRunner")
         with self._lock:
+            if self._closed:
+                raise RunnerClosed(f"this runner was closed; resume {instance_id!r} with a new LocalRunner")
             if instance_id in self._active:
                 raise RuntimeError(f"instance {instance_id!r} is already running")
             run = InstanceRun(self, instance_id, stored)

@@ -125,7 +125,7 @@ def sub_orchestration_completed(at: datetime, task_id: int, result_json: str) ->
     return _event(EventType.SUB_ORCHESTRATION_COMPLETED, at, TaskScheduledId=task_id, Result=result_json)
 
 
-def sub_orchestration_failed(at: datetime, task_id: int, reason: str, details: str) -> Event:
+def sub_orchestration_failed(at: datetime, task_id: int, reason: str, details: str | None) -> Event:
     return _event(EventType.SUB_ORCHESTRATION_FAILED, at, TaskScheduledId=task_id, Reason=reason, Details=details)
 
 
@@ -147,8 +147,23 @@ def resolved_ids(history: Iterable[Event]) -> set[int]:
     return {event[RESOLVING[event["EventType"]]] for event in history if event["EventType"] in RESOLVING}
 
 
-def marked_for_replay(history: list[Event]) -> list[Event]:
-    """A copy with `IsPlayed` set on every event before the last OrchestratorStarted, as the host sends it."""
+def _current_episode_start(history: list[Event]) -> int:
     starts = [i for i, event in enumerate(history) if event["EventType"] == EventType.ORCHESTRATOR_STARTED]
-    boundary = starts[-1] if starts else len(history)
-    return [{**event, "IsPlayed": index < boundary} for index, event in enumerate(history)]
+    return starts[-1] if starts else len(history)
+
+
+def marked_for_replay(history: list[Event]) -> list[Event]:
+    """A copy with `IsPlayed` as the host has it: set on the events of earlier episodes, except on
+    `OrchestratorStarted`, which DurableTask.Core's `TaskOrchestrationExecutor.ProcessEvents` skips before
+    it marks an event played (the SDK's executor notes the same)."""
+    boundary = _current_episode_start(history)
+    return [
+        {**event, "IsPlayed": index < boundary and event["EventType"] != EventType.ORCHESTRATOR_STARTED}
+        for index, event in enumerate(history)
+    ]
+
+
+def is_replaying(history: list[Event]) -> bool:
+    """The host's `IsReplaying` when it invokes the function: `ExecutionStarted` belongs to an earlier episode."""
+    started = [i for i, event in enumerate(history) if event["EventType"] == EventType.EXECUTION_STARTED]
+    return bool(started) and started[0] < _current_episode_start(history)

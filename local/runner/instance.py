@@ -12,7 +12,6 @@ Timers are waited for here, scaled, against the shared virtual clock.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
 import time
@@ -54,7 +53,16 @@ class _Termination:
     reason: str
 
 
-_Item = _Outcome | _Crash | _Termination
+@dataclass(frozen=True)
+class _Stop:
+    """The runner is closing: leave the saved state as it is."""
+
+
+_Item = _Outcome | _Crash | _Termination | _Stop
+
+
+class RunnerClosed(Exception):
+    """The runner was closed while this instance was waiting; it stays Running in the store."""
 
 
 class Host(Protocol):
@@ -74,8 +82,6 @@ class Host(Protocol):
     def start_activity(self, work: ActivityWork, deliver: Deliver) -> None: ...
 
     def start_child(self, work: ChildWork, parent_id: str, deliver: Deliver, fresh: bool) -> None: ...
-
-    def terminate(self, instance_id: str, reason: str) -> None: ...
 
 
 def close_outside_step(stored: StoredInstance, status: Status, at: datetime, error: str) -> None:
@@ -102,6 +108,10 @@ class InstanceRun:
     def request_termination(self, reason: str) -> None:
         """Thread-safe; takes effect at the next wait (timers, results) or between steps."""
         self.inbox.put(_Termination(reason))
+
+    def request_stop(self) -> None:
+        """Thread-safe; the loop raises `RunnerClosed` at its next wait, saving nothing more."""
+        self.inbox.put(_Stop())
 
     def run(self) -> OrchestrationResult:
         events = self._opening_events()
@@ -133,14 +143,17 @@ class InstanceRun:
         now = self.host.clock.now()
         stored = self.stored
         stored.history += [h.orchestrator_started(now), *events]
-        decision = replay(self.fn, stored.history, stored.input, self.instance_id, stored.parent_instance_id)
+        decision = replay(
+            self.fn, stored.history, stored.input, self.instance_id, stored.parent_instance_id, stored.name
+        )
         self.replays += 1
-        self._note_custom_status(decision.custom_status)
+        if decision.custom_status_accepted:
+            self._note_custom_status(decision.custom_status)
         work = self._record(decision, now)
         self._emit(
             "replayed", generation=stored.generation, history_length=len(stored.history), actions=decision.actions
         )
-        continuing = stored.status == "Running" and decision.continue_as_new
+        continuing = stored.status == "Running" and decision.status == "ContinuedAsNew"
         next_events = self._roll_over(decision.new_input) if continuing else []
         self._save()
         self._start(work, fresh=True)
@@ -148,11 +161,11 @@ class InstanceRun:
 
     def _record(self, decision: Decision, now: datetime) -> list[Work]:
         """Append what the replay decided to the history; the work to start."""
-        if decision.error is not None:
+        if decision.status == "Failed":
             self._end(now, "Failed", error=decision.error)
-        elif decision.continue_as_new:
+        elif decision.status == "ContinuedAsNew":
             self.stored.history += [h.continued_as_new(now, decision.new_input), h.orchestrator_completed(now)]
-        elif decision.done:
+        elif decision.status == "Completed":
             self._end(now, "Completed", output=decision.output)
         else:
             self._schedule(decision, now)
@@ -163,9 +176,6 @@ class InstanceRun:
         for work in decision.new_work:
             self.stored.history.append(scheduling_event(work, now))
             self._announce(work, now)
-        for task_id in decision.cancelled_timers:
-            self.pending.pop(task_id, None)
-            self.timer_due.pop(task_id, None)
         self.stored.history.append(h.orchestrator_completed(now))
 
     def _end(self, now: datetime, status: Status, output: Any = None, error: str | None = None) -> None:
@@ -258,8 +268,10 @@ class InstanceRun:
         if isinstance(item, _Termination):
             self._terminate(item.reason)
             return []
+        if isinstance(item, _Stop):
+            raise RunnerClosed(f"the local runner was closed while {self.instance_id!r} was waiting")
         if item.generation != self.stored.generation or item.task_id not in self.pending:
-            return []  # a result of an earlier generation, or of a timer the orchestrator cancelled
+            return []  # a result of an earlier generation
         self._announce_result(self.pending.pop(item.task_id), item.event)
         return [item.event]
 
@@ -277,10 +289,7 @@ class InstanceRun:
         return events
 
     def _terminate(self, reason: str) -> None:
-        for work in self.pending.values():
-            if isinstance(work, ChildWork):
-                with contextlib.suppress(KeyError):  # a child that never started has nothing to end
-                    self.host.terminate(work.instance_id, reason)
+        """As the host does: this instance only; its sub-orchestrations keep running (no cascade)."""
         self.pending.clear()
         self.timer_due.clear()
         close_outside_step(self.stored, "Terminated", self.host.clock.now(), reason)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from local.runner.host_model import failure_reason
 from local.runner.store import StoredInstance
 
 TerminalStatus = Literal["Completed", "Failed", "Terminated"]
@@ -42,6 +43,12 @@ class OrchestrationResult:
     generations: int  # continue_as_new count + 1
     histories: list[list[dict[str, Any]]]  # each generation's history run by this call, JSON-serialisable
     replays: int  # orchestrator invocations made by this call
+
+    @property
+    def message(self) -> str | None:
+        """The failure as the orchestrator raised it: `error` without the host's `Orchestrator function
+        '<name>' failed: ` prefix (the status the host reports keeps it)."""
+        return None if self.error is None else self.error.removeprefix(failure_reason(self.name, ""))
 
 
 def terminal_status(stored: StoredInstance) -> TerminalStatus:

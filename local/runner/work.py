@@ -1,6 +1,6 @@
 """The three kinds of work an orchestration can wait for, and how each is written into the history.
 
-The runner learns new work from the SDK after a replay and, when resuming a
+The runner learns new work from the host model after a replay and, when resuming a
 crashed run, relearns the outstanding work from the saved history alone; both
 paths produce these values, so one piece of code starts them and one writes
 their scheduling events. Nothing else needs to be saved to resume.
@@ -68,8 +68,9 @@ def outstanding(history: list[h.Event]) -> list[Work]:
 
 
 def same_kind(work: Work, event: h.Event) -> bool:
-    """Whether a replayed task matches what the history scheduled under its id (the host's determinism check)."""
+    """Whether a replayed task matches what the history scheduled under its id (the host's determinism check,
+    which compares names ignoring case: DurableTask.Core `TaskOrchestrationContext.Handle*CreatedEvent`)."""
     recorded = from_scheduling_event(event)
     if isinstance(work, TimerWork) or isinstance(recorded, TimerWork):
         return type(work) is type(recorded)
-    return type(work) is type(recorded) and work.name == recorded.name
+    return type(work) is type(recorded) and work.name.lower() == recorded.name.lower()

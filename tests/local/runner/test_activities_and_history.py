@@ -48,14 +48,19 @@ def test_an_unregistered_activity_fails_the_task_not_the_runner() -> None:
     assert "'missing' doesn't exist" in (result.error or "")
 
 
-def test_task_failed_carries_exception_type_and_message_as_reason_and_a_stack_as_details() -> None:
+def test_task_failed_is_worded_as_the_extension_words_an_out_of_process_activity_failure() -> None:
     def boom(_: Any) -> None:
         raise LookupError("no such job")
 
     result = LocalRunner({"o": calls("boom")}, {"boom": boom}).run("o", None, "i")
     failed = [e for e in result.histories[0] if e["EventType"] == EventType.TASK_FAILED]
-    assert [e["Reason"] for e in failed] == ["LookupError: no such job"]
-    assert failed[0]["Details"].startswith("Traceback (most recent call last):")
+    # TaskActivityShim: "Activity function '<name>' failed: " + the RpcException text after "Exception:"
+    assert [e["Reason"] for e in failed] == ["Activity function 'boom' failed:  LookupError: no such job"]
+    cause = json.loads(failed[0]["Details"])
+    assert cause["Message"] == " LookupError: no such job"
+    assert "raise LookupError" in cause["RemoteStackTraceString"]
+    assert result.error is not None
+    assert result.error.startswith("Orchestrator function 'o' failed: Activity function 'boom' failed:")
 
 
 def echoes_its_input(ctx: Context) -> Any:

@@ -92,4 +92,5 @@ def test_the_runner_fails_an_orchestration_whose_replay_schedules_different_work
     activities = {"fast": lambda x: x, "slow_a": nap, "slow_b": nap}
     result = LocalRunner({"fickle": fickle}, activities).run("fickle", None, "f")
     assert result.status == "Failed"
-    assert "non-deterministic orchestration: task 1" in (result.error or "")
+    assert "Non-Deterministic workflow detected" in (result.error or "")
+    assert "slow_a with sequence number 1" in (result.error or "")

@@ -50,7 +50,7 @@ def uncaught(ctx: Context) -> Any:
 
 def test_activity_failure_is_catchable_in_the_orchestrator() -> None:
     result = LocalRunner({"o": catching}, {"fail": fail}).run("o", None, "i")
-    assert result.output == "caught ValueError: nope"
+    assert result.output == "caught Activity function 'fail' failed:  ValueError: nope"
 
 
 def test_uncaught_activity_failure_fails_the_instance_with_its_message() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local.runner import LocalRunner, MemoryHistoryStore, RunnerEvent
+from local.runner import LocalRunner, MemoryHistoryStore, RunnerClosed, RunnerEvent
 
 Context = Any
 
@@ -105,7 +105,7 @@ def test_terminate_from_another_thread_ends_a_waiting_run_promptly() -> None:
     assert seen[-1].kind == "terminated"
 
 
-def test_terminating_a_parent_also_ends_its_waiting_children() -> None:
+def test_terminating_a_parent_leaves_its_children_running_as_the_host_does() -> None:
     store = MemoryHistoryStore()
 
     def parent(ctx: Context) -> Any:
@@ -117,7 +117,25 @@ def test_terminating_a_parent_also_ends_its_waiting_children() -> None:
     time.sleep(0.3)
     kid = store.load("kid")
     assert kid is not None
-    assert kid.status == "Terminated"
+    assert kid.status == "Running"
+    runner.close()
+
+
+def test_closing_the_runner_leaves_waiting_instances_running_and_resumable() -> None:
+    store = MemoryHistoryStore()
+
+    def parent(ctx: Context) -> Any:
+        return (yield ctx.call_sub_orchestrator("long_wait", None, "kid"))
+
+    orchestrators = {"parent": parent, "long_wait": long_wait}
+    runner = LocalRunner(orchestrators, {}, store=store, timer_scale=1.0)
+    threading.Timer(0.3, runner.close).start()
+    with pytest.raises(RunnerClosed):
+        runner.run("parent", None, "p")
+    time.sleep(0.3)
+    assert [store.load(i).status for i in ("p", "kid")] == ["Running", "Running"]  # type: ignore[union-attr]
+    resumed = LocalRunner(orchestrators, {}, store=store, timer_scale=0.0001).resume("p")
+    assert (resumed.status, resumed.output) == ("Completed", "woke up")
 
 
 def test_terminating_a_saved_instance_that_is_not_running_marks_it_terminated() -> None:
