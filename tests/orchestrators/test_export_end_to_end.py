@@ -312,7 +312,7 @@ def test_a_storage_failure_is_reported_as_storage_not_upstream(
 def test_huge_upstream_strings_keep_custom_status_small_and_still_give_a_failure_event(
     simulator: Simulator,
 ) -> None:
-    job_id = "j!" + "J" * 10_000
+    job_id = "j!" + "J" * 254  # the longest id the connector accepts (a longer one is refused where it enters)
     reason = "\U0001d518" * 40_000  # 160 KB of UTF-8, 160 KB of UTF-16: the worst case for both limits
     failed = {"id": job_id, "status": "failed", "statusDetail": reason, "createdDateTime": "2026-01-01T00:00:00Z"}
     simulator.inject("graph.get", status=200, body=failed, count=1)
