@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from activities.export_activities import ACTIVITIES
+from local import azurite
 from local.progress import ProgressPrinter
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, MemoryHistoryStore, OrchestrationResult
 from orchestrators import names
@@ -65,13 +66,16 @@ def configure_storage(args: argparse.Namespace) -> None:
         os.environ["EXPORTS_STORAGE_CONNECTION_STRING"] = AZURITE_DEFAULT
     if args.container:
         os.environ["EXPORTS_CONTAINER"] = args.container
+    # What the deployment does in Azure: the container and the events queue exist before any activity runs.
+    azurite.provision(StorageSettings.from_env())
 
 
 def history_store(kind: str) -> HistoryStore:
     """`azurite` keeps the history next to the exports, so it outlives this process; `memory` dies with it."""
     if kind == "memory":
         return MemoryHistoryStore()
-    return BlobHistoryStore(replace(StorageSettings.from_env(), container=HISTORY_CONTAINER).container_client())
+    settings = replace(StorageSettings.from_env(), container=HISTORY_CONTAINER)
+    return BlobHistoryStore(settings.container_client(create=True))
 
 
 def run_export(

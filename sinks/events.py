@@ -8,14 +8,12 @@ either that queue or an Event Grid topic.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from azure.core.credentials import AzureKeyCredential, TokenCredential
-from azure.core.exceptions import ResourceExistsError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
@@ -80,17 +78,15 @@ class EventPublisher(Protocol):
 
 
 class QueueEventPublisher:
-    """Puts the event on a Storage queue; the client must base64-encode (the Functions trigger's default)."""
+    """Puts the event on a Storage queue; the client must base64-encode (the Functions trigger's default).
+
+    The queue exists already: the deployment creates it in Azure, the local tooling next to Azurite.
+    """
 
     def __init__(self, queue: QueueClient) -> None:
         self.queue = queue
-        self._ready = False
 
     def publish(self, event: CloudEvent[dict[str, Any]]) -> None:
-        if not self._ready:
-            with contextlib.suppress(ResourceExistsError):
-                self.queue.create_queue()
-            self._ready = True
         self.queue.send_message(json.dumps(to_json_dict(event)))
 
 
