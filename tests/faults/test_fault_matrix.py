@@ -12,6 +12,7 @@ only what is special about its fault.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 import activities.export_activities as export_activities
@@ -236,9 +238,10 @@ def azurite_restarted_during_upload(trial: Trial) -> Outcome:
 def first_block_staged(blob: Any) -> int:
     """Blocks staged once the first one has landed (blocks are staged in the background), or after 30 s."""
     for _ in range(300):
-        _, uncommitted = blob.get_block_list("uncommitted")
-        if uncommitted:
-            return len(uncommitted)
+        with contextlib.suppress(ResourceNotFoundError):  # no block at all yet: the blob is not known
+            _, uncommitted = blob.get_block_list("uncommitted")
+            if uncommitted:
+                return len(uncommitted)
         time.sleep(0.1)
     return 0
 
