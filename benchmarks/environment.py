@@ -18,6 +18,7 @@ from pathlib import Path
 
 from local import azurite
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET
+from sinks.storage_config import StorageSettings
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
@@ -49,3 +50,4 @@ def use_storage(storage: azurite.Azurite, name: str) -> None:
         TEST_SP_CLIENT_ID=SAILPOINT_FIXTURE_CLIENT,
         TEST_SP_CLIENT_SECRET=SAILPOINT_FIXTURE_SECRET,
     )
+    azurite.provision(StorageSettings.from_env())

@@ -1,10 +1,18 @@
-"""Throughput of an export streamed simulator → download activity → Azurite, against a plain upload.
+"""Throughput and memory of an export streamed simulator → `download_export` → Azurite, against the stack's limit.
 
-Both runs move the same bytes in the same process, one after the other, so the
-ratio is meaningful on a noisy machine; peak RSS growth is sampled during each.
-Several sizes share one Azurite so that the sizes differ only in the bytes
-moved: the point of printing them side by side is that memory must not grow
-with size (the activity holds about one staged block, whatever the export).
+"Plain" is `upload_blob` of the same bytes from memory (the simulator's page
+generator, no network source) with the same per-block Content-MD5, block size
+and blocks in flight as the activity: what Python, the SDK and Azurite can do
+on this machine, so activity / plain says how much the pipeline loses. The
+source alone (the simulator read by a plain HTTP client, bytes discarded)
+shows the upstream is not what limits the activity.
+
+Each measurement runs in a process of its own, so its peak RSS growth starts
+from a clean baseline (an allocator that kept an earlier run's blocks would
+hide growth), and the simulator runs in another process, as a real upstream
+would, instead of competing for this interpreter's lock. The activity and
+plain runs alternate, size by size and round by round, so a noisy neighbour
+slows both sides rather than one.
 """
 
 from __future__ import annotations
@@ -12,61 +20,50 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
+
+import httpx
+from azure.storage.blob import BlobServiceClient
 
 from activities.connections import connector_for
 from activities.export_activities import download_export
-from benchmarks.environment import shared_azurite, use_storage
+from benchmarks.environment import loopback_only, shared_azurite, use_storage
 from benchmarks.memory import peak_rss
 from connectors.base import JobState, JobStatus
-from local.azurite import Azurite
-from local.simulator import SimulatorConfig, expected_content, run_simulator
+from local.azurite import Azurite, free_port
+from local.simulator import GRAPH_FIXTURE_TOKEN, expected_content
+from local.simulator.content import csv_length
+from sinks.blob_writer import DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_IN_FLIGHT, write_stream
 from sinks.storage_config import StorageSettings
-from tests.support.targets import viva_target
+from targets import parse_targets
 
 CONTAINER = "bench-stream"
 CHUNK = 1024 * 1024
 DEFAULT_SIZES_MIB = (1024, 4096)
+DEFAULT_ROUNDS = 2
+DEFAULT_TUNE_MIB = 256
+TUNING = [(block_mib, in_flight) for block_mib in (4, 8, 16) for in_flight in (2, 4, 8)]
+ORG, VIEW = "9ab0fcab-c1d4-4b26-963b-a3c33155f853", "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
+Row = dict[str, Any]
+
+# -- one measurement, in its own process ------------------------------------------------------------
 
 
-def measure(size: int, storage: Azurite | None = None) -> dict[str, float]:
-    """One side-by-side measurement of `size` bytes; starts an Azurite of its own unless given one."""
-    if storage is None:
-        with shared_azurite() as own:
-            return measure(size, own)
-    use_storage(storage, CONTAINER)
-    config = SimulatorConfig(job_polls=1, content_size=size, chunk_size=CHUNK)
-    with run_simulator(config) as sim:
-        target = viva_target(sim)
-        job = _finished_job(target.to_input())
-        payload = {"target": target.to_input(), "job": job.to_dict(), "instance_id": "bench"}
-        gc.collect()
-        with peak_rss() as activity_mem:
-            began = time.perf_counter()
-            result = download_export(payload)
-            activity_s = time.perf_counter() - began
-        assert "blob" in result, result
-        moved = result["blob"]["size"]
-        container = StorageSettings.from_env().container_client()
-        gc.collect()
-        with peak_rss() as plain_mem:
-            began = time.perf_counter()
-            container.upload_blob("plain-upload.csv", expected_content("graph", job.job_id, size, CHUNK),
-                                  overwrite=True)  # fmt: skip
-            plain_s = time.perf_counter() - began
-        _remove(container, [result["blob"]["name"], "plain-upload.csv"])  # the next size starts from a clean disk
-    return {
-        "bytes": moved,
-        "activity_mib_s": moved / 2**20 / activity_s,
-        "plain_mib_s": moved / 2**20 / plain_s,
-        "ratio": plain_s / activity_s,
-        "activity_peak_mib": activity_mem.growth_mib,
-        "plain_peak_mib": plain_mem.growth_mib,
-    }
+def _target(base_url: str) -> dict[str, Any]:
+    raw = {"name": "bench", "connector": "viva_goals", "base_url": f"{base_url}/beta",
+           "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
+           "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"}}  # fmt: skip
+    return next(iter(parse_targets({"targets": [raw]}).values())).to_input()
 
 
-def _finished_job(target: dict[str, object]) -> JobStatus:
+def _finished_job(target: dict[str, Any]) -> JobStatus:
     connector = connector_for(target)
     job = connector.start_job()
     while job.state is not JobState.SUCCEEDED:
@@ -74,45 +71,143 @@ def _finished_job(target: dict[str, object]) -> JobStatus:
     return job
 
 
-def _remove(container: Any, names: list[str]) -> None:
-    for name in names:
-        with contextlib.suppress(Exception):
-            container.delete_blob(name)
+def _activity(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+    result = download_export({"target": target, "job": job.to_dict(), "instance_id": "bench"})
+    assert "blob" in result, result
+    return int(result["blob"]["size"])
 
 
-def run(sizes_mib: list[int], storage: Azurite) -> list[dict[str, float]]:
-    """Measure every size against the same Azurite and print one row per size as it finishes."""
-    print("== Streaming: simulator → download_export → Azurite, against a plain upload_blob of the same bytes ==")
-    print(
-        f"{'size':>8} {'activity MiB/s':>15} {'plain MiB/s':>12} {'ratio':>6} {'activity +RSS':>14} {'plain +RSS':>11}",
-        flush=True,
+def _stream(target: dict[str, Any], job: JobStatus, size: int, *, block_mib: int, in_flight: int) -> int:
+    """The activity's transfer alone (no manifest), with the block size and blocks in flight given."""
+    container = StorageSettings.from_env().container_client()
+    with connector_for(target).open_content(job) as stream:
+        written = write_stream(container, "tune.csv", stream.iter_bytes(), content_type="text/csv", attempt_id="t",
+                               block_size=block_mib << 20, blocks_in_flight=in_flight)  # fmt: skip
+    return written.size
+
+
+def _plain(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+    length = csv_length(job.job_id, size)
+    settings = StorageSettings.from_env()
+    assert settings.connection_string
+    service = BlobServiceClient.from_connection_string(
+        settings.connection_string, max_block_size=DEFAULT_BLOCK_SIZE, max_single_put_size=DEFAULT_BLOCK_SIZE
     )
-    rows = []
+    blob = service.get_blob_client(settings.container, "plain-upload.csv")
+    data = expected_content("graph", job.job_id, size, CHUNK)
+    blob.upload_blob(data, length=length, overwrite=True, max_concurrency=DEFAULT_BLOCKS_IN_FLIGHT,
+                     validate_content="md5")  # fmt: skip
+    return length
+
+
+def _source(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+    assert job.download_url
+    received = 0
+    headers = {"Authorization": f"Bearer {GRAPH_FIXTURE_TOKEN}"}
+    with httpx.Client(timeout=60) as client, client.stream("GET", job.download_url, headers=headers) as response:
+        response.raise_for_status()
+        for chunk in response.iter_raw(CHUNK):
+            received += len(chunk)
+    return received
+
+
+SIDES = {"activity": _activity, "stream": _stream, "plain": _plain, "source": _source}
+
+
+def measure_here(side: str, base_url: str, size: int, block_mib: int, in_flight: int) -> Row:
+    loopback_only()
+    target = _target(base_url)
+    job = _finished_job(target)
+    gc.collect()
+    with peak_rss() as memory:
+        began = time.perf_counter()
+        moved = SIDES[side](target, job, size, block_mib=block_mib, in_flight=in_flight)
+        seconds = time.perf_counter() - began
+    return {"side": side, "bytes": moved, "mib_s": moved / 2**20 / seconds, "rss_mib": memory.growth_mib}
+
+
+def measure(side: str, base_url: str, size: int, block_mib: int = 8, in_flight: int = 4) -> Row:
+    """One measurement in a fresh interpreter; the simulator at `base_url` must serve `size` bytes."""
+    httpx.post(f"{base_url}/_sim/config", json={"content_size": size, "chunk_size": CHUNK}).raise_for_status()
+    args = ["--side", side, "--simulator", base_url, "--size", str(size), "--block-mib", str(block_mib),
+            "--in-flight", str(in_flight)]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "benchmarks.stream_to_blob", *args],
+                          capture_output=True, text=True, check=False, env=dict(os.environ))  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"{side} run failed: {done.stderr.strip()[-2000:]}")
+    row: Row = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+@contextlib.contextmanager
+def simulator_process() -> Iterator[str]:
+    """The upstream simulator in a process of its own, on a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "local", "simulator", "--port", str(port), "--job-polls", "1"],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # the first line says it is listening
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# -- the section --------------------------------------------------------------------------------------
+
+
+def _row(label: str, r: Row) -> None:
+    print(f"{label:<34} {r['bytes'] / 2**20:>7.0f}M {r['mib_s']:>8.1f} MiB/s {r['rss_mib']:>8.1f} MiB", flush=True)
+
+
+def run(sizes_mib: list[int], storage: Azurite, rounds: int = DEFAULT_ROUNDS, tune_mib: int = DEFAULT_TUNE_MIB) -> Row:
+    """Source alone, block size x blocks in flight, then activity and plain alternating for every size."""
+    use_storage(storage, CONTAINER)
+    print("== Streaming: simulator → download_export → Azurite, against upload_blob of the same bytes from memory ==")
+    print(f"{'run':<34} {'size':>8} {'throughput':>14} {'peak +RSS':>12}", flush=True)
+    with simulator_process() as base_url:
+        for size_mib in sizes_mib:
+            _row("source alone (httpx, discarded)", measure("source", base_url, size_mib << 20))
+        tuning = {(b, k): measure("stream", base_url, tune_mib << 20, b, k) for b, k in TUNING} if tune_mib else {}
+        for (block_mib, in_flight), r in tuning.items():
+            _row(f"transfer, {block_mib:>2} MiB blocks x {in_flight} in flight", r)
+        runs: dict[tuple[str, int], list[Row]] = {}
+        for round_ in range(1, rounds + 1):
+            for size_mib in sizes_mib:
+                for side in ("activity", "plain"):
+                    r = measure(side, base_url, size_mib << 20)
+                    runs.setdefault((side, size_mib), []).append(r)
+                    _row(f"round {round_}: {'download_export' if side == 'activity' else 'plain upload_blob'}", r)
+    print(f"\n{'size':>8} {'activity MiB/s':>15} {'plain MiB/s':>12} {'ratio':>6} {'activity +RSS':>14} "
+          f"{'plain +RSS':>11}")  # fmt: skip
+    summary: Row = {"tuning": tuning, "sizes": {}}
     for size_mib in sizes_mib:
-        r = measure(size_mib * 2**20, storage)
-        rows.append(r)
-        print(
-            f"{r['bytes'] / 2**20:>7.0f}M {r['activity_mib_s']:>15.1f} {r['plain_mib_s']:>12.1f} {r['ratio']:>6.2f} "
-            f"{r['activity_peak_mib']:>11.1f}MiB {r['plain_peak_mib']:>8.1f}MiB",
-            flush=True,
-        )
-    if len(rows) > 1:
-        small, large = rows[0], rows[-1]
-        print(
-            f"memory vs size: {large['bytes'] / small['bytes']:.1f}x the bytes, activity +RSS "
-            f"{small['activity_peak_mib']:.1f} → {large['activity_peak_mib']:.1f} MiB, plain +RSS "
-            f"{small['plain_peak_mib']:.1f} → {large['plain_peak_mib']:.1f} MiB",
-            flush=True,
-        )
-    print("(ratio = activity throughput / plain throughput; +RSS = peak resident memory growth of this process)")
-    return rows
+        act, plain = runs[("activity", size_mib)], runs[("plain", size_mib)]
+        a, p = statistics.median(r["mib_s"] for r in act), statistics.median(r["mib_s"] for r in plain)
+        a_rss, p_rss = max(r["rss_mib"] for r in act), max(r["rss_mib"] for r in plain)
+        summary["sizes"][size_mib] = {"activity_mib_s": a, "plain_mib_s": p, "ratio": a / p,
+                                      "activity_rss_mib": a_rss, "plain_rss_mib": p_rss}  # fmt: skip
+        print(f"{size_mib:>7}M {a:>15.1f} {p:>12.1f} {a / p:>6.2f} {a_rss:>11.1f}MiB {p_rss:>8.1f}MiB", flush=True)
+    print(f"(median of {rounds} alternating rounds; ratio = activity / plain; +RSS = highest peak growth of a run's "
+          f"own process; blocks {DEFAULT_BLOCK_SIZE >> 20} MiB x {DEFAULT_BLOCKS_IN_FLIGHT} in flight, Content-MD5 "
+          "on every block, on both sides)")  # fmt: skip
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The streaming section alone: `python -m benchmarks.stream_to_blob --size-mib 1024 4096`."""
+    """`python -m benchmarks --only streaming` runs the section; `--side` is one measurement (used by it)."""
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--side", choices=sorted(SIDES))
+    parser.add_argument("--simulator", help="base URL of a running simulator (with --side)")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZES_MIB[0] << 20, help="bytes (with --side)")
+    parser.add_argument("--block-mib", type=int, default=DEFAULT_BLOCK_SIZE >> 20)
+    parser.add_argument("--in-flight", type=int, default=DEFAULT_BLOCKS_IN_FLIGHT)
     parser.add_argument("--size-mib", type=int, nargs="+", default=list(DEFAULT_SIZES_MIB))
     args = parser.parse_args(argv)
+    if args.side:
+        print(json.dumps(measure_here(args.side, args.simulator, args.size, args.block_mib, args.in_flight)))
+        return 0
     with shared_azurite() as storage:
         run(args.size_mib, storage)
     return 0

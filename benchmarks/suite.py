@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", choices=SECTIONS, nargs="+", default=list(SECTIONS), help="sections to run")
     parser.add_argument("--size-mib", type=int, nargs="+", default=list(stream_to_blob.DEFAULT_SIZES_MIB),
                         help="streaming: export sizes in MiB")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=stream_to_blob.DEFAULT_ROUNDS,
+                        help="streaming: alternating activity/plain rounds per size (median reported)")  # fmt: skip
+    parser.add_argument("--tune-mib", type=int, default=stream_to_blob.DEFAULT_TUNE_MIB,
+                        help="streaming: size of each block size x blocks in flight run (0: skip them)")  # fmt: skip
     parser.add_argument("--job-duration-s", type=float, nargs="+", default=list(upstream_calls.DEFAULT_DURATIONS_S),
                         help="calls: how long the upstream job runs (virtual seconds)")  # fmt: skip
     parser.add_argument("--retry-after-s", type=int, nargs="+", default=[5, 30],
@@ -38,8 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if min(args.size_mib) < 1 or args.targets < 1 or args.max_in_flight < 1:
-        raise SystemExit("sizes, targets and max-in-flight must be >= 1")
+    if min(args.size_mib) < 1 or args.targets < 1 or args.max_in_flight < 1 or args.rounds < 1 or args.tune_mib < 0:
+        raise SystemExit("sizes, targets, max-in-flight and rounds must be >= 1, tune-mib >= 0")
     if args.polls <= replay_cost.MID_POLL:
         raise SystemExit(f"--polls must be more than {replay_cost.MID_POLL}")
     # One warning per throttled or failed call would drown the figures; the sections count and print them.
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             if index:
                 print()
             if name == "streaming":
-                stream_to_blob.run(args.size_mib, storage)
+                stream_to_blob.run(args.size_mib, storage, rounds=args.rounds, tune_mib=args.tune_mib)
             elif name == "calls":
                 upstream_calls.run(args.job_duration_s, args.retry_after_s, storage)
             elif name == "replay":

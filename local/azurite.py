@@ -4,10 +4,14 @@ Azurite comes from the project's own `package.json` (`npm ci` puts it under
 `node_modules/.bin`). It is always bound to loopback with telemetry off, on free
 ports, with its data in a folder the caller owns, and it is stopped on the way
 out whatever happened.
+
+`provision` creates the export container and events queue, locally, once: in
+Azure the deployment creates them, so the activities never do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from azure.core.exceptions import ResourceExistsError
+
+from sinks.storage_config import StorageSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Azurite's documented development account: public, not a secret.
@@ -133,3 +141,13 @@ def running(data_dir: Path, *, host: str = "127.0.0.1") -> Iterator[Azurite]:
         yield azurite
     finally:
         stop(proc)
+
+
+def provision(settings: StorageSettings, *containers: str) -> None:
+    """Create the export container, the events queue and any other `containers`, unless they exist."""
+    service = settings.blob_service()
+    for name in (settings.container, *containers):
+        with contextlib.suppress(ResourceExistsError):
+            service.create_container(name)
+    with contextlib.suppress(ResourceExistsError):
+        settings.queue_client().create_queue()

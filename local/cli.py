@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from activities.export_activities import ACTIVITIES
+from local import azurite
 from local.progress import ProgressPrinter
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, MemoryHistoryStore, OrchestrationResult
 from local.runner.blob_store import LEASE_LIMITS, LEASE_SECONDS, DriverConflict
@@ -89,6 +90,8 @@ def configure_storage(args: argparse.Namespace) -> None:
         os.environ["EXPORTS_STORAGE_CONNECTION_STRING"] = AZURITE_DEFAULT
     if args.container:
         os.environ["EXPORTS_CONTAINER"] = args.container
+    # What the deployment does in Azure: the container and the events queue exist before any activity runs.
+    azurite.provision(StorageSettings.from_env())
 
 
 def history_store(
@@ -97,8 +100,8 @@ def history_store(
     """`azurite` keeps the history next to the exports, so it outlives this process; `memory` dies with it."""
     if kind == "memory":
         return MemoryHistoryStore()
-    container = replace(StorageSettings.from_env(), container=HISTORY_CONTAINER).container_client()
-    return BlobHistoryStore(container, lease_seconds=lease_seconds, take_over=take_over)
+    settings = replace(StorageSettings.from_env(), container=HISTORY_CONTAINER)
+    return BlobHistoryStore(settings.container_client(create=True), lease_seconds=lease_seconds, take_over=take_over)
 
 
 def run_export(

@@ -85,6 +85,7 @@ def main(argv: list[str]) -> int:
             DEMO_SAILPOINT_CLIENT_ID=SAILPOINT_FIXTURE_CLIENT,
             DEMO_SAILPOINT_CLIENT_SECRET=SAILPOINT_FIXTURE_SECRET,
         )
+        azurite.provision(StorageSettings.from_env())
         document = demo_targets(sim.graph_base_url, sim.sailpoint_base_url("v2025"))
         targets_file = args.workdir / "targets.yaml"
         targets_file.write_text(yaml.safe_dump(document, sort_keys=False))

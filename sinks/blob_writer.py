@@ -1,24 +1,35 @@
 """Stream bytes into a block blob that becomes visible only when it is complete.
 
-Chunks are gathered into blocks of `block_size` and staged as they fill, so
-memory stays at about one block whatever the size; sha256 and size are
-computed on the way. Only `commit_block_list` makes the blob exist (or
-replaces the previous version in one step), so a reader never sees a partial
-blob, and a failure or a short body commits nothing.
+Chunks are gathered into blocks of `block_size`; a full block is staged on a
+worker thread while the next one downloads, with at most `blocks_in_flight`
+blocks on the wire, so memory is bounded by (in flight + 1) blocks whatever
+the size, and the download never waits for one block's round trip. sha256 and
+size are computed on the way. Only `commit_block_list` makes the blob exist
+(or replaces the previous version in one step), so a reader never sees a
+partial blob, and a failure, a refused block or a short body commits nothing.
+
+Each block carries a Content-MD5 rather than a CRC64: both are checked by
+Azure and Azurite, but without a client MD5 Azurite computes a CRC64 of every
+block in JavaScript, which measured 40-54 MiB/s against 145-202 MiB/s with MD5
+on this stack; Python's MD5 runs in C and releases the GIL on the workers.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobBlock, ContainerClient, ContentSettings
+from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
 
+# Chosen by measurement (`python -m benchmarks --only streaming`): see the README's streaming table.
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+DEFAULT_BLOCKS_IN_FLIGHT = 4
 
 
 class IncompleteDownloadError(Exception):
@@ -46,6 +57,48 @@ def _block_id(attempt_id: str, index: int) -> str:
     return base64.b64encode(f"{tag}-{index:08d}".encode()).decode()
 
 
+class _Stager:
+    """Stages blocks on `in_flight` threads; a block waits for a free slot, so at most `in_flight` are held.
+
+    Each Put Block carries a Content-MD5 that the service (and Azurite) checks, so a block corrupted on the
+    way is refused rather than committed. The first failure stops further staging: `submit` raises it, and
+    `close` waits for the blocks already on the wire, so no thread outlives the write.
+    """
+
+    def __init__(self, blob: BlobClient, in_flight: int) -> None:
+        self._blob = blob
+        self._slots = threading.Semaphore(in_flight)
+        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="stage-block")
+        self._futures: list[Future[dict[str, Any]]] = []
+        self._error: BaseException | None = None
+
+    def slot(self) -> None:
+        """Wait until fewer than `in_flight` blocks are held; raise a failure of an earlier block."""
+        self._slots.acquire()
+        if self._error is not None:
+            self._slots.release()
+            raise self._error
+
+    def submit(self, block_id: str, data: bytes) -> None:
+        """Stage `data` in the background; the caller took a `slot()` for it."""
+        future = self._pool.submit(self._blob.stage_block, block_id, data, validate_content="md5")
+        future.add_done_callback(self._done)
+        self._futures.append(future)
+
+    def _done(self, future: Future[dict[str, Any]]) -> None:
+        if not future.cancelled() and future.exception() is not None and self._error is None:
+            self._error = future.exception()
+        self._slots.release()
+
+    def finish(self) -> None:
+        """Every staged block has landed, or the first failure is raised."""
+        for future in self._futures:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write_stream(
     container: ContainerClient,
     blob_name: str,
@@ -56,38 +109,46 @@ def write_stream(
     expected_length: int | None = None,
     metadata: dict[str, str] | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
+    blocks_in_flight: int = DEFAULT_BLOCKS_IN_FLIGHT,
     on_progress: Callable[[int], None] | None = None,
 ) -> WrittenBlob:
+    """Stream `chunks` into `blob_name`: blocks are staged while the next one downloads, then committed once.
+
+    Memory holds at most `blocks_in_flight` blocks being staged plus the one being filled.
+    """
     blob = container.get_blob_client(blob_name)
     digest = hashlib.sha256()
     buffer = bytearray()
-    blocks: list[BlobBlock] = []
+    block_ids: list[str] = []
     size = 0
+    stager = _Stager(blob, blocks_in_flight)
 
-    def stage() -> None:
-        block_id = _block_id(attempt_id, len(blocks))
-        blob.stage_block(block_id, bytes(buffer))
-        blocks.append(BlobBlock(block_id=block_id))
-        buffer.clear()
+    def stage(length: int) -> None:
+        stager.slot()
+        block_ids.append(_block_id(attempt_id, len(block_ids)))
+        with memoryview(buffer) as view:
+            stager.submit(block_ids[-1], bytes(view[:length]))
+        del buffer[:length]
         if on_progress is not None:
-            on_progress(size)
+            on_progress(size - len(buffer))
 
-    for chunk in chunks:
-        digest.update(chunk)
-        size += len(chunk)
-        buffer += chunk
-        while len(buffer) >= block_size:
-            rest = bytes(buffer[block_size:])
-            del buffer[block_size:]
-            stage()
-            buffer += rest
-    if expected_length is not None and size != expected_length:
-        raise IncompleteDownloadError(f"received {size} bytes but the server announced {expected_length}")
-    if buffer or not blocks:
-        stage()
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            buffer += chunk
+            while len(buffer) >= block_size:
+                stage(block_size)
+        if expected_length is not None and size != expected_length:
+            raise IncompleteDownloadError(f"received {size} bytes but the server announced {expected_length}")
+        if buffer or not block_ids:
+            stage(len(buffer))
+        stager.finish()
+    finally:
+        stager.close()
     sha = digest.hexdigest()
     result = blob.commit_block_list(
-        blocks,
+        [BlobBlock(block_id=block_id) for block_id in block_ids],
         content_settings=ContentSettings(content_type=content_type),
         metadata={**(metadata or {}), "sha256": sha, "size": str(size)},
     )

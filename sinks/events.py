@@ -15,7 +15,6 @@ dropped without a word.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from azure.core.credentials import AzureKeyCredential, TokenCredential
-from azure.core.exceptions import ResourceExistsError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
@@ -132,18 +130,16 @@ class EventPublisher(Protocol):
 
 
 class QueueEventPublisher:
-    """Puts the event on a Storage queue; the client must base64-encode (the Functions trigger's default)."""
+    """Puts the event on a Storage queue; the client must base64-encode (the Functions trigger's default).
+
+    The queue exists already: the deployment creates it in Azure, the local tooling next to Azurite.
+    """
 
     def __init__(self, queue: QueueClient) -> None:
         self.queue = queue
-        self._ready = False
 
     def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
         event = fit_event(event, QUEUE_MESSAGE_LIMIT, _queue_size)
-        if not self._ready:
-            with contextlib.suppress(ResourceExistsError):
-                self.queue.create_queue()
-            self._ready = True
         self.queue.send_message(queue_message(event))
         return event
 

@@ -2,6 +2,13 @@
 
 Locally a connection string (Azurite's by default); in Azure an account URL
 reached with `DefaultAzureCredential` (the Function App's managed identity).
+
+Clients are made once per process and account and then shared (they are
+thread-safe), so activity calls reuse one connection pool instead of opening
+new connections, and a credential's tokens, every time. The export container
+and events queue are not created here: in Azure the deployment creates them
+(`infra/`), locally the tooling that starts Azurite does (`local.azurite.provision`),
+so an activity never pays a create request per call.
 """
 
 from __future__ import annotations
@@ -24,6 +31,28 @@ from sinks.events import EventGridEventPublisher, EventPublisher, QueueEventPubl
 @functools.cache
 def _credential() -> DefaultAzureCredential:
     return DefaultAzureCredential()
+
+
+@functools.cache
+def _blob_service(connection_string: str | None, account_url: str | None) -> BlobServiceClient:
+    if connection_string:
+        return BlobServiceClient.from_connection_string(connection_string)
+    assert account_url
+    return BlobServiceClient(account_url, credential=_credential())
+
+
+@functools.cache
+def _queue_client(connection_string: str | None, account_url: str | None, queue: str) -> QueueClient:
+    encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
+    if connection_string:
+        return QueueClient.from_connection_string(
+            connection_string, queue, message_encode_policy=encode, message_decode_policy=decode
+        )
+    if not account_url:
+        raise ValueError("EXPORTS_QUEUE_ACCOUNT_URL is not set")
+    return QueueClient(
+        account_url, queue, credential=_credential(), message_encode_policy=encode, message_decode_policy=decode
+    )
 
 
 @dataclass(frozen=True)
@@ -51,12 +80,11 @@ class StorageSettings:
         return settings
 
     def blob_service(self) -> BlobServiceClient:
-        if self.connection_string:
-            return BlobServiceClient.from_connection_string(self.connection_string)
-        assert self.blob_account_url
-        return BlobServiceClient(self.blob_account_url, credential=_credential())
+        """This process's client for the account (made on first use, then shared)."""
+        return _blob_service(self.connection_string, None if self.connection_string else self.blob_account_url)
 
-    def container_client(self, create: bool = True) -> ContainerClient:
+    def container_client(self, create: bool = False) -> ContainerClient:
+        """The export container; `create` is for local tooling only (the deployment creates it in Azure)."""
         container = self.blob_service().get_container_client(self.container)
         if create:
             with contextlib.suppress(ResourceExistsError):
@@ -64,20 +92,9 @@ class StorageSettings:
         return container
 
     def queue_client(self) -> QueueClient:
-        encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
-        if self.connection_string:
-            return QueueClient.from_connection_string(
-                self.connection_string, self.queue, message_encode_policy=encode, message_decode_policy=decode
-            )
-        if not self.queue_account_url:
-            raise ValueError("EXPORTS_QUEUE_ACCOUNT_URL is not set")
-        return QueueClient(
-            self.queue_account_url,
-            self.queue,
-            credential=_credential(),
-            message_encode_policy=encode,
-            message_decode_policy=decode,
-        )
+        """This process's client for the events queue (base64 messages, the Functions trigger's default)."""
+        account_url = None if self.connection_string else self.queue_account_url
+        return _queue_client(self.connection_string, account_url, self.queue)
 
 
 def build_publisher(environ: Mapping[str, str] | None = None) -> EventPublisher:

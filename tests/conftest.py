@@ -18,6 +18,7 @@ from local.simulator import (
     SimulatorConfig,
     run_simulator,
 )
+from sinks.storage_config import StorageSettings
 
 
 @pytest.fixture(scope="session")
@@ -68,4 +69,5 @@ def export_env(azurite: azurite_mod.Azurite, monkeypatch: pytest.MonkeyPatch, re
     monkeypatch.setenv("TEST_GRAPH_TOKEN", GRAPH_FIXTURE_TOKEN)
     monkeypatch.setenv("TEST_SP_CLIENT_ID", SAILPOINT_FIXTURE_CLIENT)
     monkeypatch.setenv("TEST_SP_CLIENT_SECRET", SAILPOINT_FIXTURE_SECRET)
+    azurite_mod.provision(StorageSettings.from_env())  # as `make demo` and the CLI do; the deployment in Azure
     return azurite.connection_string

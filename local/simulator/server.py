@@ -3,10 +3,17 @@
 Graph lives under `/beta/employeeExperience/...`, SailPoint under
 `/{version}/sp-config/...` and `/oauth/token`, so each base URL looks like its
 real counterpart. `/_sim/...` is the simulator's own control surface.
+
+`serve_in_background` / `stop_serving` run any stdlib server on a thread and
+stop it at once: `shutdown()` alone waits for the serving loop's next poll
+(half a second by default), which the test suite paid at every teardown.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +26,28 @@ from local.simulator import graph, sailpoint
 from local.simulator.config import SimulatorConfig
 from local.simulator.exchange import Exchange
 from local.simulator.state import ROUTES, Fault, RequestRecord, SimState, Stats, utcnow
+
+
+def serve_in_background(server: socketserver.BaseServer, name: str, poll_interval_s: float = 0.5) -> threading.Thread:
+    """`server.serve_forever()` on a daemon thread; stop it with `stop_serving`."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": poll_interval_s}, name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def stop_serving(server: socketserver.TCPServer, thread: threading.Thread) -> None:
+    """Stop at once: ask for shutdown, then wake the serving loop with a connection instead of waiting its poll."""
+    shutter = threading.Thread(target=server.shutdown, name=f"{thread.name}-shutdown", daemon=True)
+    shutter.start()
+    address: tuple[str, int] = server.server_address  # type: ignore[assignment]
+    while shutter.is_alive():
+        with contextlib.suppress(OSError), socket.create_connection(address[:2], timeout=1):
+            pass
+        shutter.join(0.01)
+    server.server_close()
+    thread.join(timeout=5)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -47,7 +76,7 @@ class Simulator:
         self.state = SimState(config)
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="upstream-simulator", daemon=True)
+        self._thread: threading.Thread | None = None
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -161,12 +190,11 @@ class Simulator:
             ex.send_json(400, {"error": str(exc)})
 
     def start(self) -> None:
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "upstream-simulator")
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            stop_serving(self._server, self._thread)
 
 
 @contextmanager

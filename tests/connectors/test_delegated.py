@@ -32,6 +32,7 @@ from activities.connections import token_provider_for
 from connectors.base import ErrorKind, UpstreamError
 from connectors.delegated import BlobTokenCache, DelegatedTokenProvider
 from local.signin import cache_for, sign_in, signin_main
+from local.simulator.server import serve_in_background, stop_serving
 from sinks.storage_config import StorageSettings
 from targets import Target, TargetsError, parse_targets
 from targets.model import MsalTokenCache
@@ -74,7 +75,6 @@ class StandInIdentityProvider:
         self.grants: list[str] = []  # grant types the token endpoint saw, in order
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def port(self) -> int:
@@ -211,12 +211,11 @@ class LoopbackTransport:
 @pytest.fixture
 def idp() -> Iterator[StandInIdentityProvider]:
     stand_in = StandInIdentityProvider()
-    stand_in.thread.start()
+    thread = serve_in_background(stand_in.server, "stand-in-idp")
     try:
         yield stand_in
     finally:
-        stand_in.server.shutdown()
-        stand_in.server.server_close()
+        stop_serving(stand_in.server, thread)
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ only what is special about its fault.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,10 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 import activities.export_activities as export_activities
 from activities.export_activities import ACTIVITIES
+from local import azurite as azurite_mod
 from local.cli import ORCHESTRATORS, history_store, run_export
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, OrchestrationResult, RunnerEvent
 from local.simulator import Simulator
@@ -194,6 +198,7 @@ def azurite_restarted_during_upload(trial: Trial) -> Outcome:
     own: RestartableAzurite = trial.request.getfixturevalue("restartable_azurite")
     monkeypatch: pytest.MonkeyPatch = trial.request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("EXPORTS_STORAGE_CONNECTION_STRING", own.azurite.connection_string)
+    azurite_mod.provision(StorageSettings.from_env())
     # The SDK's own retries wait 15 s and more before each new attempt; without them the first refused
     # request fails the activity, and recovering is up to the orchestration's retry of the download.
     monkeypatch.setattr(StorageSettings, "blob_service", without_sdk_retries)
@@ -203,9 +208,8 @@ def azurite_restarted_during_upload(trial: Trial) -> Outcome:
         def chunks_until_outage() -> Iterator[bytes]:
             passed = 0
             for chunk in chunks:
-                if own.stops == 0 and passed >= DEFAULT_BLOCK_SIZE:  # the first block is staged by now
-                    _, uncommitted = container.get_blob_client(blob_name).get_block_list("uncommitted")
-                    staged_at_stop.append(len(uncommitted))
+                if own.stops == 0 and passed >= DEFAULT_BLOCK_SIZE:  # the first block is on its way
+                    staged_at_stop.append(first_block_staged(container.get_blob_client(blob_name)))
                     own.stop()
                 passed += len(chunk)
                 yield chunk
@@ -233,6 +237,17 @@ def azurite_restarted_during_upload(trial: Trial) -> Outcome:
     assert result.custom_status["last_error"] is None  # cleared once the download succeeded
     assert trial.calls[names.DOWNLOAD] == 2
     return Outcome(result, target)
+
+
+def first_block_staged(blob: Any) -> int:
+    """Blocks staged once the first one has landed (blocks are staged in the background), or after 30 s."""
+    for _ in range(300):
+        with contextlib.suppress(ResourceNotFoundError):  # no block at all yet: the blob is not known
+            _, uncommitted = blob.get_block_list("uncommitted")
+            if uncommitted:
+                return len(uncommitted)
+        time.sleep(0.1)
+    return 0
 
 
 def without_sdk_retries(settings: StorageSettings) -> BlobServiceClient:

@@ -1,18 +1,28 @@
-"""The blob writer against Azurite: complete or nothing, sha256 on the way, flat memory."""
+"""The blob writer against Azurite: complete or nothing, sha256 on the way, blocks pipelined with MD5, flat memory."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from benchmarks.memory import peak_rss
 from local.azurite import Azurite
-from sinks.blob_writer import IncompleteDownloadError, existing_blob, write_stream
+from sinks.blob_writer import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_BLOCKS_IN_FLIGHT,
+    IncompleteDownloadError,
+    existing_blob,
+    write_stream,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +76,7 @@ def test_a_failing_source_leaves_no_blob(container: ContainerClient) -> None:
     with pytest.raises(ConnectionError):
         write_stream(container, "broken.bin", broken(), content_type="text/csv", attempt_id="a", block_size=1 << 20)
     assert not container.get_blob_client("broken.bin").exists()
+    assert stage_threads() == []
 
 
 def test_a_short_body_commits_nothing(container: ContainerClient) -> None:
@@ -96,4 +107,84 @@ def test_half_a_gigabyte_is_written_with_flat_memory(container: ContainerClient)
     with peak_rss() as memory:
         written = write_stream(container, "big.bin", (block for _ in range(512)), content_type="x", attempt_id="a")
     assert written.size == 512 * 1024 * 1024
-    assert memory.growth_mib < 64, f"peak RSS grew by {memory.growth_mib:.1f} MiB"
+    bound_mib = (DEFAULT_BLOCKS_IN_FLIGHT + 1) * DEFAULT_BLOCK_SIZE / 2**20 + 24  # blocks held, plus the SDK's own
+    assert memory.growth_mib < bound_mib, f"peak RSS grew by {memory.growth_mib:.1f} MiB"
+
+
+class PutBlockWatch:
+    """Request/response hooks on the real client: Put Block requests in flight at once, and what each carried."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self.sent: list[tuple[str | None, bytes]] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _is_put_block(request: Any) -> bool:
+        return "comp=block&" in request.http_request.url + "&"
+
+    def on_request(self, request: Any) -> None:
+        if self._is_put_block(request):
+            with self._lock:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+                self.sent.append((request.http_request.headers.get("Content-MD5"), bytes(request.http_request.body)))
+
+    def on_response(self, response: Any) -> None:
+        if self._is_put_block(response):
+            with self._lock:
+                self.now -= 1
+
+
+def watched_container(azurite: Azurite, watch: PutBlockWatch) -> ContainerClient:
+    service = BlobServiceClient.from_connection_string(
+        azurite.connection_string, raw_request_hook=watch.on_request, raw_response_hook=watch.on_response
+    )
+    client = service.get_container_client(f"w{uuid.uuid4().hex}")
+    client.create_container()
+    return client
+
+
+def stage_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("stage-block")]
+
+
+def test_blocks_are_staged_while_the_next_downloads_never_more_than_in_flight(azurite: Azurite) -> None:
+    watch = PutBlockWatch()
+    container = watched_container(azurite, watch)
+    total = 24 * (1 << 20) + 3
+    written = write_stream(
+        container, "p.bin", chunks(total), content_type="x", attempt_id="a", block_size=1 << 20, blocks_in_flight=3
+    )
+    assert written.size == total
+    assert len(watch.sent) == 25
+    assert 1 < watch.peak <= 3
+
+
+def test_every_block_carries_the_content_md5_of_its_bytes(azurite: Azurite) -> None:
+    watch = PutBlockWatch()
+    container = watched_container(azurite, watch)
+    write_stream(container, "m.bin", chunks(3 * (1 << 20) + 9), content_type="x", attempt_id="a", block_size=1 << 20)
+    assert len(watch.sent) == 4
+    for md5, body in watch.sent:
+        assert md5 == base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - the service's check
+
+
+def test_a_refused_block_stops_the_download_commits_nothing_and_leaves_no_thread(azurite: Azurite) -> None:
+    container = watched_container(azurite, PutBlockWatch())
+    read = 0
+
+    def source() -> Iterator[bytes]:
+        nonlocal read
+        for n in range(200):
+            if n == 3:  # staging now fails for real: the service answers 404 ContainerNotFound
+                container.delete_container()
+            read += 1
+            yield bytes([n % 251]) * (1 << 20)
+
+    with pytest.raises(ResourceNotFoundError):
+        write_stream(container, "r.bin", source(), content_type="x", attempt_id="a", block_size=1 << 20)
+    assert read < 200  # it stopped reading the body instead of downloading the rest for nothing
+    assert stage_threads() == []
+    container.create_container()
+    assert not container.get_blob_client("r.bin").exists()

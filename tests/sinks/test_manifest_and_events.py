@@ -15,6 +15,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient
 
 from local.azurite import Azurite
+from local.simulator.server import serve_in_background, stop_serving
 from sinks.blob_names import latest_blob_name
 from sinks.events import (
     EventGridEventPublisher,
@@ -130,6 +131,7 @@ def test_cloudevent_has_every_required_attribute_and_a_replay_stable_id() -> Non
 
 def test_queue_publisher_puts_exactly_one_base64_message(azurite: Azurite) -> None:
     settings = StorageSettings(azurite.connection_string, None, None, queue=f"q{uuid.uuid4().hex}")
+    settings.queue_client().create_queue()
     QueueEventPublisher(settings.queue_client()).publish(event())
     messages = settings.queue_client().peek_messages(max_messages=10)
     assert len(messages) == 1
@@ -147,6 +149,7 @@ def failed_event(error: str, job_id: str = "j") -> Any:
 def test_an_event_too_large_for_a_queue_message_is_shrunk_and_still_sent(azurite: Azurite) -> None:
     settings = StorageSettings(azurite.connection_string, None, None, queue=f"q{uuid.uuid4().hex}")
     reason = "the upstream said: " + "\u00e9\U0001d518" * 35_000  # ~250 KB as JSON
+    settings.queue_client().create_queue()  # the local tooling's job (local.azurite.provision), not the publisher's
     sent = QueueEventPublisher(settings.queue_client()).publish(failed_event(reason))
     messages = settings.queue_client().peek_messages(max_messages=10)
     assert len(messages) == 1
@@ -192,12 +195,10 @@ class _EventGrid(BaseHTTPRequestHandler):
 @pytest.fixture
 def event_grid() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EventGrid)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_background(server, "event-grid")
     _EventGrid.received, _EventGrid.problems = [], []
     yield f"http://127.0.0.1:{server.server_address[1]}/api/events"
-    server.shutdown()
-    server.server_close()
+    stop_serving(server, thread)
 
 
 def test_event_grid_publisher_sends_what_event_grid_checks(event_grid: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.durable_functions as df
+
+from local.simulator.server import serve_in_background, stop_serving
 
 # The SDK keeps one aiohttp session per process, tied to the loop that first used it: every test shares this one.
 LOOP = asyncio.new_event_loop()
@@ -118,10 +119,8 @@ def fake_durable_host() -> Iterator[FakeHost]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     host = FakeHost(f"http://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = _handler(host)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_background(server, "fake-durable-host")
     try:
         yield host
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_serving(server, thread)
