@@ -27,6 +27,7 @@ from targets.loader import parse_target
 MAX_BODY_BYTES = 64 * 1024
 OVERRIDABLE = frozenset({"name", "params"})
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, no spaces
+WEBHOOK_RUN_KEY_PREFIX = "http:"  # schedule slots use ISO timestamps as run keys; callers' keys never collide
 
 
 class BadRequest(ValueError):
@@ -101,10 +102,15 @@ def _with_overrides(value: dict[str, Any], configured: Callable[[], dict[str, Ta
         raise BadRequest(str(exc)) from None
 
 
+def webhook_run_key(idempotency_key: str) -> str:
+    """A caller's key in a namespace of its own: no key can name a schedule slot's run and pre-empt it."""
+    return f"{WEBHOOK_RUN_KEY_PREFIX}{idempotency_key}"
+
+
 def _run_key(headers: Mapping[str, str]) -> str:
     key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
     if key is None:
-        return uuid.uuid4().hex
+        return webhook_run_key(uuid.uuid4().hex)
     if not IDEMPOTENCY_KEY.match(key):
         raise BadRequest("Idempotency-Key must be 1-200 visible ASCII characters")
-    return key
+    return webhook_run_key(key)

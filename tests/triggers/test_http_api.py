@@ -16,6 +16,7 @@ from orchestrators.instance_ids import export_instance_id
 from targets import Target, parse_targets
 from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from triggers import configured_targets, http_api
+from triggers.requests import webhook_run_key
 from triggers.schedule_tick import SCHEDULER_INSTANCE
 
 ORG, VIEW = "9ab0fcab-c1d4-4b26-963b-a3c33155f853", "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
@@ -162,6 +163,14 @@ def test_an_idempotency_key_reused_with_other_params_is_a_409_problem(host: Fake
     assert len(host.started) == 1
 
 
+def test_an_idempotency_key_cannot_name_a_schedule_slots_run(host: FakeHost) -> None:
+    """A slot's run key is its ISO time; a caller sending that as its key must not start (and so pre-empt) it."""
+    slot = "2026-11-23T00:00:00Z"
+    started = started_id(start(host, {"target": "goals"}, {"Idempotency-Key": slot}))
+    assert started != export_instance_id("goals", slot)
+    assert started == export_instance_id("goals", webhook_run_key(slot))
+
+
 def test_an_idempotency_key_names_one_export_per_target(host: FakeHost) -> None:
     """Instance ids derive from the target and the key, so another target with the same key is its own export."""
     goals = started_id(start(host, {"target": "goals"}, {"Idempotency-Key": "abc-1"}))
@@ -188,7 +197,7 @@ def test_the_loser_of_a_check_then_start_race_answers_with_the_winners_instance(
     """Both requests read "no instance" before either starts; the host refuses the second start
     (overridableExistingInstanceStates: NonRunningStates) and the loser answers 202 with the same id."""
     key = {"Idempotency-Key": "race-1"}
-    instance_id = export_instance_id("goals", "race-1")
+    instance_id = export_instance_id("goals", webhook_run_key("race-1"))
     loser = client_that_read_before_the_winner_started(host, instance_id)
     assert started_id(start(host, {"target": "goals"}, key)) == instance_id
     response = LOOP.run_until_complete(http_api.start_export(request({"target": "goals"}, key), loser))
@@ -198,7 +207,7 @@ def test_the_loser_of_a_check_then_start_race_answers_with_the_winners_instance(
 
 def test_a_race_lost_to_a_different_export_with_the_same_key_is_a_409(host: FakeHost) -> None:
     key = {"Idempotency-Key": "race-2"}
-    loser = client_that_read_before_the_winner_started(host, export_instance_id("goals", "race-2"))
+    loser = client_that_read_before_the_winner_started(host, export_instance_id("goals", webhook_run_key("race-2")))
     started_id(start(host, {"target": "goals"}, key))
     other = {"target": {"name": "goals", "params": {"goals_organization_id": ORG, "explorer_view_id": OTHER_VIEW}}}
     problem_of(LOOP.run_until_complete(http_api.start_export(request(other, key), loser)), 409)
@@ -240,7 +249,7 @@ def test_status_reports_progress_and_unknown_instances_are_404(host: FakeHost) -
     found = status_of(host, instance_id)
     assert found.status_code == 200
     assert json.loads(found.get_body())["progress"] == {"phase": "polling", "polls": 3}
-    problem_of(status_of(host, export_instance_id("goals", "never-started")), 404)
+    problem_of(status_of(host, export_instance_id("goals", webhook_run_key("never-started"))), 404)
 
 
 @pytest.mark.parametrize(
@@ -270,7 +279,7 @@ def test_cancel_terminates_a_running_export_once(host: FakeHost) -> None:
 
 @pytest.mark.parametrize(
     "instance_id",
-    [SCHEDULER_INSTANCE, export_instance_id("goals", "not-an-export")],
+    [SCHEDULER_INSTANCE, export_instance_id("goals", webhook_run_key("not-an-export"))],
     ids=["the-scheduler", "export-shaped-but-another-orchestration"],
 )
 def test_cancel_and_status_touch_export_orchestrations_only(host: FakeHost, instance_id: str) -> None:
