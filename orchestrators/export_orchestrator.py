@@ -294,7 +294,7 @@ class ExportRun:
         try:
             return (yield self.context.call_activity(name, payload))
         except Exception as exc:  # the SDK raises the activity's failure as "<reason> \n <details>"
-            reason = clip(_first_line(exc), 500)
+            reason = clip(_first_line(exc).removeprefix(f"Activity function '{name}' failed:").strip(), 500)
             return {"error": UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}").to_dict()}
 
     def _create_payload(self) -> dict[str, Any]:

@@ -334,3 +334,24 @@ def test_an_unreadable_latest_json_is_replaced_by_the_export(simulator: Simulato
     assert result.status == "Completed", result.error
     assert storage.read_json("goals/latest.json") == storage.read_json(result.output["manifest"])
     assert len(simulator.stats.requests_for("graph.content")) == 1
+
+
+def test_an_activity_crash_reads_once_as_the_activitys_failure_not_twice_prefixed(simulator: Simulator) -> None:
+    """The host words a failed activity `Activity function 'X' failed:  <Type>: <msg>`; the status says it once."""
+    crashes: list[str] = []
+
+    def check_that_crashes_once(payload: Any) -> Any:
+        if not crashes:
+            crashes.append("crashed")
+            raise ValueError("the worker lost its connection pool")
+        return ACTIVITIES[names.CHECK_JOB](payload)
+
+    events: list[Any] = []
+    activities = {**ACTIVITIES, names.CHECK_JOB: check_that_crashes_once}
+    runner = LocalRunner(ORCHESTRATORS, activities, timer_scale=0.001, on_event=events.append)
+    result = run(viva_target(simulator), runner=runner)
+    assert result.status == "Completed", result.error
+    errors = [e.detail["status"]["last_error"] for e in events if e.kind == "custom_status"]
+    expected = f"activity {names.CHECK_JOB} failed: ValueError: the worker lost its connection pool"
+    assert any(error and error.endswith(expected) for error in errors), errors
+    assert not any(error and "Activity function" in error for error in errors), errors
