@@ -15,6 +15,7 @@ bearer token or a JWT is blanked out of the message before it goes anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from connectors.base import ErrorKind, UpstreamError
 MAX_MESSAGE = 500
 MAX_ID = 256  # Graph's and SailPoint's ids are under 100 characters; a longer one is not an id
 MAX_STATUS = 64  # a status value is one word; a longer one is cut (and then maps to no known state)
-TRUNCATED = "…[truncated]"
 MAX_BODY = 64 * 1024  # an error envelope is small; more than this is not one
 REDACTED = "[redacted]"
 _SECRET_SHAPES = re.compile(
@@ -53,10 +53,19 @@ def redact(text: str, *secrets: str | None) -> str:
     return _SECRET_SHAPES.sub(REDACTED, text)
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters; a cut one ends with its length and a short digest, so it says it
+    was cut and two cut texts stay distinguishable. The one way every bounded text is cut."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    tail = f"… [{len(text)} chars, sha256 {digest}]"
+    return (text[: max(limit - len(tail), 0)] + tail)[:limit]
+
+
 def clean_message(text: str, *secrets: str | None, limit: int = MAX_MESSAGE) -> str:
     """Upstream free text as one line of at most `limit` characters, redacted before it is cut, marked if cut."""
-    text = redact(" ".join(text.split()), *secrets)
-    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+    return clip(redact(" ".join(text.split()), *secrets), limit)
 
 
 def upstream_id(value: object, what: str = "job id") -> str:

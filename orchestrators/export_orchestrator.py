@@ -21,8 +21,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.errors import clip
 from orchestrators import names
-from orchestrators.export_state import MAX_ID, ExportInput, ExportState, clip
+from orchestrators.export_state import MAX_REASON, MAX_SHOWN_ID, ExportInput, ExportState
 from orchestrators.poll_policy import PollSettings, fire_at, next_wait
 
 # The SDK's context and tasks are untyped; the generator protocol is what matters here.
@@ -55,8 +56,13 @@ def deadline_from(now: datetime, deadline_s: float) -> datetime:
     return now + timedelta(seconds=seconds)
 
 
+def _shown(value: str | None) -> str | None:
+    """A job id or upstream status as messages and custom status show it: bounded (the real one stays whole)."""
+    return clip(value, MAX_SHOWN_ID) if value else None
+
+
 def _short(job_id: str | None) -> str:
-    return clip(job_id, MAX_ID) if job_id else "-"
+    return _shown(job_id) or "-"
 
 
 def export_orchestrator(context: Context) -> Steps:
@@ -182,7 +188,7 @@ class ExportRun:
         recreations = self.state.recreations + 1
         if recreations > self.settings.max_recreations:
             yield from self._fail(
-                f"upstream job {_short(self.state.job_id)} did not produce a result ({clip(reason)}); "
+                f"upstream job {_short(self.state.job_id)} did not produce a result ({clip(reason, MAX_REASON)}); "
                 f"re-created {self.state.recreations} time(s), the limit is {self.settings.max_recreations}"
             )
         discarded = [*self.state.discarded_job_ids, *([self.state.job_id] if self.state.job_id else [])]
@@ -220,7 +226,7 @@ class ExportRun:
         self.next_poll_at = None
 
     def _deadline_message(self) -> str:
-        status = clip(self.state.upstream_status or "not created", MAX_ID)
+        status = clip(self.state.upstream_status or "not created", MAX_SHOWN_ID)
         return (
             f"deadline of {self.settings.deadline_s:g} s passed after {self.state.polls} poll(s); "
             f"upstream job {_short(self.state.job_id)} was still {status}"
@@ -239,7 +245,7 @@ class ExportRun:
             self._publish_status()
             raise ExportFailed(
                 f"export {self.target['name']} is stored as {result['blob']['name']} but its event could not be "
-                f"published: {clip(_first_line(exc))}"
+                f"published: {clip(_first_line(exc), MAX_REASON)}"
             ) from None
         self.phase = "succeeded"
         self._publish_status()
@@ -258,7 +264,7 @@ class ExportRun:
         }
 
     def _fail(self, message: str) -> Steps:
-        message = clip(message)
+        message = clip(message, MAX_REASON)
         self.state = self.state.evolve(last_error=message)
         self.phase = "notifying"
         self._publish_status()
@@ -310,8 +316,10 @@ class ExportRun:
             {
                 "phase": self.phase,
                 "target": self.target["name"],
-                "job_id": clip(self.state.job_id, MAX_ID) if self.state.job_id else None,
-                "upstream_status": clip(self.state.upstream_status, MAX_ID) if self.state.upstream_status else None,
+                "job_id": clip(self.state.job_id, MAX_SHOWN_ID) if self.state.job_id else None,
+                "upstream_status": clip(self.state.upstream_status, MAX_SHOWN_ID)
+                if self.state.upstream_status
+                else None,
                 "polls": self.state.polls,
                 "next_poll_at": self.next_poll_at,
                 "bytes": self.bytes,

@@ -6,23 +6,15 @@ orchestration history, the custom status and the next generation's input.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from connectors.errors import clip
 
 # Custom status must stay far below the host's 16 KB (UTF-16 JSON, so 2 bytes a character) and an event below a
 # Storage queue message's 64 KB, whatever an upstream sends: these bound every string copied into them.
 MAX_REASON = 1000  # a failure message or last_error
-MAX_ID = 200  # a job id or upstream status as shown (the real id is kept whole for the calls)
-
-
-def clip(text: str, limit: int = MAX_REASON) -> str:
-    """`text` cut to at most `limit` characters; a cut one ends with a short digest so two cut texts differ."""
-    if len(text) <= limit:
-        return text
-    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
-    tail = f"… [{len(text)} chars, sha256 {digest}]"
-    return text[: max(limit - len(tail), 0)] + tail
+MAX_SHOWN_ID = 200  # a job id or upstream status as shown (the real id is kept whole for the calls)
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class ExportState:
 
     def evolve(self, **changes: Any) -> ExportState:
         if changes.get("last_error") is not None:
-            changes["last_error"] = clip(changes["last_error"])
+            changes["last_error"] = clip(changes["last_error"], MAX_REASON)
         return replace(self, **changes)
 
 

@@ -26,7 +26,7 @@ from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
 
-from orchestrators.export_state import clip
+from connectors.errors import clip
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"
