@@ -16,10 +16,9 @@ from typing import Any
 from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
-from connectors.base import ErrorKind, JobStatus, UpstreamError
+from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
 from connectors.errors import clean_message
 from connectors.timestamps import parse_timestamp
-from connectors.viva_goals import VivaGoalsConnector
 from orchestrators import names
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
@@ -66,10 +65,10 @@ def create_export_job(payload: Payload) -> Payload:
     return _guarded(create)
 
 
-def _own_job(connector: Any, payload: Payload, target: str) -> JobStatus | None:
+def _own_job(connector: ExportConnector, payload: Payload, target: str) -> JobStatus | None:
     """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded."""
     not_before = parse_timestamp(payload.get("not_before"))
-    if not isinstance(connector, VivaGoalsConnector) or not_before is None:
+    if not_before is None:
         return None
     exclude = payload.get("exclude_job_ids") or []
     container = StorageSettings.from_env().container_client()

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -153,4 +154,9 @@ class ExportConnector(Protocol):
 
     def open_content(self, job: JobStatus) -> AbstractContextManager[ContentStream]:
         """Open the finished job's content. Expired or gone raises `UpstreamError(EXPIRED)`."""
+        ...
+
+    def find_own_jobs(self, not_before: datetime) -> list[JobStatus]:
+        """Live jobs of these parameters created since `not_before`, newest first: how a run that crashed after
+        the upstream accepted its create finds that job. Empty where the API cannot list jobs."""
         ...

@@ -548,6 +548,10 @@ class HttpExportConnector(Generic[P]):
     def job_url(self, job_id: str) -> str:
         raise NotImplementedError
 
+    def find_own_jobs(self, not_before: datetime) -> list[JobStatus]:
+        """Nothing, unless the connector's API can list jobs (then it overrides this)."""
+        return []
+
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
         url = job.download_url or self.job_url(job.job_id) + self.content_suffix
