@@ -12,7 +12,7 @@ from connectors.registry import build_connector
 from targets import parse_targets
 from tests.connectors.hostile import PARAMS, TOKEN
 from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream
-from tests.support.targets import ORG, VIEW
+from tests.support.targets import viva_raw
 
 
 def running(request: Request, reply: Reply) -> None:
@@ -31,14 +31,7 @@ def test_two_connectors_built_for_two_polls_share_one_connection() -> None:
 @pytest.mark.integration
 def test_two_check_activities_reuse_one_connection(export_env: str) -> None:
     with hostile_upstream(running) as upstream:
-        raw = {
-            "name": "goals",
-            "connector": "viva_goals",
-            "base_url": upstream.graph_base_url,
-            "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
-            "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
-        }
-        target = next(iter(parse_targets({"targets": [raw]}).values())).to_input()
+        target = next(iter(parse_targets({"targets": [viva_raw(upstream.graph_base_url)]}).values())).to_input()
         results = [check_export_job({"target": target, "job_id": "job-1"}) for _ in range(2)]
     assert [r["job"]["state"] for r in results] == ["running", "running"]
     assert upstream.connections == 1

@@ -11,17 +11,19 @@ ORG = "9ab0fcab-c1d4-4b26-963b-a3c33155f853"
 VIEW = "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
 
 
+def viva_raw(base_url: str, name: str = "goals") -> dict[str, Any]:
+    """A Viva Goals target as a targets file holds it, its token in TEST_GRAPH_TOKEN, against any Graph base URL."""
+    return {
+        "name": name,
+        "connector": "viva_goals",
+        "base_url": base_url,
+        "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
+        "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
+    }
+
+
 def viva_target(sim: Simulator, name: str = "goals", **poll: Any) -> Target:
-    return _one(
-        {
-            "name": name,
-            "connector": "viva_goals",
-            "base_url": sim.graph_base_url,
-            "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
-            "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
-            "poll": {"floor_s": 1, "ceiling_s": 30, **poll},
-        }
-    )
+    return _one({**viva_raw(sim.graph_base_url, name), "poll": {"floor_s": 1, "ceiling_s": 30, **poll}})
 
 
 def sailpoint_target(sim: Simulator, name: str = "spconfig", **poll: Any) -> Target:

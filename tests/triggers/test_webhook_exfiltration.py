@@ -16,7 +16,7 @@ import pytest
 from activities.export_activities import create_export_job
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from targets import parse_targets
-from tests.support.targets import ORG, VIEW
+from tests.support.targets import viva_raw
 from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from tests.triggers.test_http_api import request
 from triggers import http_api
@@ -66,13 +66,7 @@ def collector() -> Iterator[Collector]:
 @pytest.fixture
 def host(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHost]:
     """Two configured targets on the simulator, their credentials set, and another secret the app holds."""
-    goals = {
-        "name": "goals",
-        "connector": "viva_goals",
-        "base_url": simulator.graph_base_url,
-        "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
-        "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
-    }
+    goals = viva_raw(simulator.graph_base_url)
     spconfig = {
         "name": "spconfig",
         "connector": "sailpoint",
