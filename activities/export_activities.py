@@ -24,7 +24,7 @@ from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.events import build_export_event, to_json_dict
 from sinks.manifest import BlobRef, ExportManifest, read_manifest, update_latest, write_manifest
-from sinks.storage_config import StorageSettings, build_publisher
+from sinks.storage_clients import StorageSettings, build_publisher
 
 log = logging.getLogger(__name__)
 # httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.

@@ -15,7 +15,7 @@ from typing import Any
 import azure.functions as func
 
 from downstream.reader import iter_records, manifest_for_event
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from azure.core.exceptions import ResourceExistsError
 
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Azurite's documented development account: public, not a secret.

@@ -29,7 +29,7 @@ from orchestrators import names
 from orchestrators.export_orchestrator import export_orchestrator
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import Target, TargetsError, load_targets
 
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"

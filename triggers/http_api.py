@@ -34,7 +34,7 @@ from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id, is_export_instance_id
 from triggers.configured_targets import configured_targets
 from triggers.instance_status import ACTIVE, ALIVE, runtime_name
-from triggers.requests import BadRequest, parse_start_request
+from triggers.start_request import BadRequest, parse_start_request
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = "10"

@@ -36,7 +36,7 @@ from local.simulator import Simulator
 from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
 from sinks.blob_writer import DEFAULT_BLOCK_SIZE, write_stream
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import Target
 from tests.faults.conftest import RestartableAzurite
 from tests.support import storage

@@ -25,7 +25,7 @@ from sinks.events import (
     to_json_dict,
 )
 from sinks.manifest import BlobRef, ExportManifest, read_latest, update_latest, write_manifest
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from activities.export_activities import download_export, publish_export_event
 from connectors.base import JobState
 from local.azurite import Azurite
 from local.simulator import Simulator
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from tests.support.proxy import CountingProxy
 from tests.support.targets import viva_target
 
