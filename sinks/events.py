@@ -27,6 +27,7 @@ from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
 
 from connectors.errors import clip
+from connectors.timestamps import to_iso
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"
@@ -81,7 +82,7 @@ def to_json_dict(event: CloudEvent[dict[str, Any]]) -> dict[str, Any]:
         "id": event.id,
         "source": event.source,
         "type": event.type,
-        "time": event.time.isoformat().replace("+00:00", "Z") if event.time else None,
+        "time": to_iso(event.time) if event.time else None,
         "subject": event.subject,
         "datacontenttype": event.datacontenttype,
         "data": event.data,

@@ -22,20 +22,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.timestamps import parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
+from sinks.blob_writer import BlobRef
 
 JSON = ContentSettings(content_type="application/json")
 LATEST_ATTEMPTS = 8
-
-
-class BlobRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    container: str
-    name: str
-    url: str
-    size: int
-    sha256: str
-    content_type: str
 
 
 class ExportManifest(BaseModel):

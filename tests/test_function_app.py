@@ -12,6 +12,7 @@ import logging
 import typing
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -20,10 +21,11 @@ from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.meta import Datum
 
 import function_app
-from downstream import ChecksumMismatch
+from downstream import ChecksumMismatch, consumer
 from local.cli import run_export
 from local.simulator import Simulator
 from orchestrators import names
+from sinks.events import build_export_event, to_json_dict
 from tests.support import storage
 from tests.support.targets import viva_target
 
@@ -99,6 +101,23 @@ def test_the_event_grid_consumer_declares_the_type_a_cloud_event_delivery_decode
     delivered = event_grid_delivery({"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": {}})
     assert isinstance(delivered, annotation)
     assert trigger == {"direction": "IN", "type": "eventGridTrigger", "name": "event"}
+
+
+def test_an_event_grid_delivery_reads_back_as_the_envelope_the_queue_carries() -> None:
+    sent = to_json_dict(
+        build_export_event(
+            target="goals",
+            connector="viva_goals",
+            instance_id="i",
+            outcome="failed",
+            job_id=None,
+            error="gone",
+            time=datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
+        )
+    )
+    envelope = consumer.envelope_of(event_grid_delivery(sent))
+    assert envelope == {key: sent.get(key) for key in envelope}
+    assert envelope["time"] == "2026-01-02T03:04:05.600000Z"
 
 
 @pytest.mark.integration

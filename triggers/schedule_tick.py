@@ -20,6 +20,7 @@ from typing import Any
 import azure.durable_functions as df
 
 import app_settings
+from connectors.timestamps import to_iso
 from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
 from orchestrators.schedule_plan import last_occurrence
@@ -31,7 +32,7 @@ SCHEDULER_INSTANCE = "export-scheduler"
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return to_iso(moment)
 
 
 async def plan_exports(

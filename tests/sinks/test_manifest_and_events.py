@@ -17,6 +17,7 @@ from azure.storage.queue import QueueClient
 from local.azurite import Azurite
 from local.simulator.server import serve_in_background, stop_serving
 from sinks.blob_names import latest_blob_name
+from sinks.blob_writer import BlobRef
 from sinks.events import (
     EventGridEventPublisher,
     EventTooLarge,
@@ -24,7 +25,7 @@ from sinks.events import (
     build_export_event,
     to_json_dict,
 )
-from sinks.manifest import BlobRef, ExportManifest, read_latest, update_latest, write_manifest
+from sinks.manifest import ExportManifest, read_latest, update_latest, write_manifest
 from sinks.storage_clients import StorageSettings
 
 pytestmark = pytest.mark.integration
