@@ -60,8 +60,8 @@ class StorageSettings:
     connection_string: str | None
     blob_account_url: str | None
     queue_account_url: str | None
-    container: str = "exports"
-    queue: str = "export-events"
+    container: str = app_settings.default("EXPORTS_CONTAINER")
+    queue: str = app_settings.default("EXPORTS_EVENTS_QUEUE")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -69,8 +69,8 @@ class StorageSettings:
             app_settings.get("EXPORTS_STORAGE_CONNECTION_STRING", environ),
             app_settings.get("EXPORTS_BLOB_ACCOUNT_URL", environ),
             app_settings.get("EXPORTS_QUEUE_ACCOUNT_URL", environ),
-            app_settings.get("EXPORTS_CONTAINER", environ) or "exports",
-            app_settings.get("EXPORTS_EVENTS_QUEUE", environ) or "export-events",
+            app_settings.get("EXPORTS_CONTAINER", environ),
+            app_settings.get("EXPORTS_EVENTS_QUEUE", environ),
         )
         if not settings.connection_string and not settings.blob_account_url:
             raise ValueError(
@@ -99,7 +99,7 @@ class StorageSettings:
 
 def build_publisher(environ: Mapping[str, str] | None = None) -> EventPublisher:
     """The event publisher the settings ask for: a Storage queue (default) or an Event Grid topic."""
-    sink = (app_settings.get("EXPORTS_EVENTS_SINK", environ) or "queue").lower()
+    sink = app_settings.get("EXPORTS_EVENTS_SINK", environ).lower()
     if sink == "queue":
         return QueueEventPublisher(StorageSettings.from_env(environ).queue_client())
     if sink == "eventgrid":

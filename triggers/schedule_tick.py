@@ -85,7 +85,7 @@ async def run_tick(
     plan = await plan_exports(targets, moment, exists, busy_target_names(active))
     if not plan:
         return None
-    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS") or "4")
+    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS"))
     await client.start_new(
         names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE, {"exports": plan, "max_in_flight": limit}
     )
