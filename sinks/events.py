@@ -3,7 +3,8 @@
 The event id derives from the instance and the outcome, so a publish that the
 Durable host re-runs after a crash produces the same id and consumers can
 de-duplicate. Locally events go to an Azure Storage queue (Azurite); in Azure
-either that queue or an Event Grid topic.
+either that queue or an Event Grid topic (`sinks/event_grid.py`, imported only
+when the settings choose it).
 
 Both places have a size limit (a queue message is at most 64 KiB as stored,
 base64 included; an Event Grid event 1 MiB). An event that would not fit has
@@ -21,9 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from azure.core.credentials import AzureKeyCredential, TokenCredential
 from azure.core.messaging import CloudEvent
-from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
 
 from connectors.errors import clip
@@ -32,7 +31,6 @@ from connectors.timestamps import to_iso
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"
 QUEUE_MESSAGE_LIMIT = 64 * 1024  # bytes of a Storage queue message as stored (our messages are base64)
-EVENT_GRID_LIMIT = 1024 * 1024  # bytes of one Event Grid event
 
 
 class EventTooLarge(ValueError):
@@ -98,10 +96,6 @@ def _queue_size(event: CloudEvent[dict[str, Any]]) -> int:
     return len(base64.b64encode(queue_message(event).encode()))
 
 
-def _grid_size(event: CloudEvent[dict[str, Any]]) -> int:
-    return len(queue_message(event).encode())
-
-
 def fit_event(
     event: CloudEvent[dict[str, Any]], limit: int, size: Callable[[CloudEvent[dict[str, Any]]], int]
 ) -> CloudEvent[dict[str, Any]]:
@@ -142,16 +136,4 @@ class QueueEventPublisher:
     def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
         event = fit_event(event, QUEUE_MESSAGE_LIMIT, _queue_size)
         self.queue.send_message(queue_message(event))
-        return event
-
-
-class EventGridEventPublisher:
-    """Sends the event to an Event Grid topic (CloudEvents schema)."""
-
-    def __init__(self, endpoint: str, credential: AzureKeyCredential | TokenCredential) -> None:
-        self.client = EventGridPublisherClient(endpoint, credential)
-
-    def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
-        event = fit_event(event, EVENT_GRID_LIMIT, _grid_size)
-        self.client.send([event])
         return event

@@ -29,8 +29,9 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 import activities.export_activities as export_activities
 from activities.export_activities import ACTIVITIES
+from app_functions import ORCHESTRATORS
 from local import azurite as azurite_mod
-from local.cli import ORCHESTRATORS, history_store, run_export
+from local.cli import history_store, run_export
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, OrchestrationResult, RunnerEvent
 from local.simulator import Simulator
 from orchestrators import names

@@ -18,8 +18,8 @@ from local.azurite import Azurite
 from local.simulator.server import serve_in_background, stop_serving
 from sinks.blob_names import latest_blob_name
 from sinks.blob_writer import BlobRef
+from sinks.event_grid import EventGridEventPublisher
 from sinks.events import (
-    EventGridEventPublisher,
     EventTooLarge,
     QueueEventPublisher,
     build_export_event,
