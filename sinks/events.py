@@ -112,9 +112,14 @@ def fit_event(
         keep //= 2
         data["error"] = clip(str(error), keep) if keep else None
         event = CloudEvent(
-            source=event.source, type=event.type, data=data, subject=event.subject, id=event.id,
-            time=event.time, datacontenttype=event.datacontenttype,
-        )  # fmt: skip
+            source=event.source,
+            type=event.type,
+            data=data,
+            subject=event.subject,
+            id=event.id,
+            time=event.time,
+            datacontenttype=event.datacontenttype,
+        )
     return event
 
 

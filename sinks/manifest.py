@@ -93,9 +93,12 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
             return False
         try:
             blob.upload_blob(
-                manifest.to_json(), overwrite=True, content_settings=JSON,
-                etag=current.properties.etag, match_condition=MatchConditions.IfNotModified,
-            )  # fmt: skip
+                manifest.to_json(),
+                overwrite=True,
+                content_settings=JSON,
+                etag=current.properties.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
             return True
         except ResourceModifiedError:
             continue

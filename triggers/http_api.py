@@ -145,5 +145,6 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if runtime not in ACTIVE:
         return problem(409, "Export already finished", f"instance {instance_id!r} is {runtime}")
     await client.terminate(instance_id, "cancelled through the HTTP API")
-    return func.HttpResponse(json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202,
-                             mimetype="application/json")  # fmt: skip
+    return func.HttpResponse(
+        json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202, mimetype="application/json"
+    )

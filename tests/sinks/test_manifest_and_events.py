@@ -44,9 +44,15 @@ def manifest(completed_at: str, job_id: str = "job", created_at: str | None = No
         container="c", name=f"t/{job_id}/content.csv", url="u", size=1, sha256="0" * 64, content_type="text/csv"
     )
     return ExportManifest(
-        target="t", connector="viva_goals", job_id=job_id, instance_id="i", blob=blob, created_at=created_at,
-        completed_at=completed_at, upstream_expires_at=None,
-    )  # fmt: skip
+        target="t",
+        connector="viva_goals",
+        job_id=job_id,
+        instance_id="i",
+        blob=blob,
+        created_at=created_at,
+        completed_at=completed_at,
+        upstream_expires_at=None,
+    )
 
 
 def test_manifest_and_latest_round_trip(container: ContainerClient) -> None:
