@@ -29,7 +29,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
 from pydantic import BaseModel, ConfigDict
 
-# Chosen by measurement (`python -m benchmarks --only streaming`): see the README's streaming table.
+# Chosen by measurement (`python -m benchmarks --only streaming`): see docs/benchmarks.md, Streaming.
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 DEFAULT_BLOCKS_IN_FLIGHT = 4
 
