@@ -2,7 +2,8 @@
 
 The README's settings table, `local.settings.example.json` and the Bicep in
 `infra/` are all checked against this list by the tests, so a setting cannot be
-read by the code without being documented and deployed.
+read by the code without being documented and deployed. Defaults live here
+only: code reads a setting with `get` and never adds a fallback of its own.
 """
 
 from __future__ import annotations
@@ -62,8 +63,19 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
-def get(name: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """Read a catalogued setting (its default when unset); an uncatalogued name is a programming error."""
+def get(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A catalogued setting; unset or empty reads as its default, or "" if it has none.
+
+    An uncatalogued name is a programming error (KeyError).
+    """
     setting = BY_NAME[name]
     value = (os.environ if environ is None else environ).get(name)
-    return value if value not in (None, "") else setting.default
+    return value or setting.default or ""
+
+
+def default(name: str) -> str:
+    """The catalogued default of a setting that has one (a programming error otherwise)."""
+    value = BY_NAME[name].default
+    if value is None:
+        raise KeyError(f"{name} has no default in the settings catalogue")
+    return value

@@ -5,23 +5,19 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import export_activities
+import app_functions
 from downstream import consumer
-from orchestrators import export_orchestrator as export_module
-from orchestrators import scheduled_exports
+from sinks.storage_clients import events_sink
 from triggers import http_api, schedule_tick
 from triggers.configured_targets import configured_targets
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-# Orchestration and activities, registered under the names in orchestrators/names.py.
-app.orchestration_trigger(context_name="context")(export_module.export_orchestrator)
-app.orchestration_trigger(context_name="context")(scheduled_exports.scheduled_exports_orchestrator)
-app.orchestration_trigger(context_name="context")(scheduled_exports.scheduled_exports_lane)
-app.activity_trigger(input_name="payload")(export_activities.create_export_job)
-app.activity_trigger(input_name="payload")(export_activities.check_export_job)
-app.activity_trigger(input_name="payload")(export_activities.download_export)
-app.activity_trigger(input_name="payload")(export_activities.publish_export_event)
+# Orchestrators and activities, each under its name in orchestrators/names.py (the local runner reads the same table).
+for name, orchestrator in app_functions.ORCHESTRATORS.items():
+    app.function_name(name)(app.orchestration_trigger(context_name="context")(orchestrator))
+for name, activity in app_functions.ACTIVITIES.items():
+    app.function_name(name)(app.activity_trigger(input_name="payload")(activity))
 
 
 @app.route(route="exports", methods=["POST"])
@@ -53,8 +49,9 @@ def consume_export_event(message: func.QueueMessage) -> None:
     consumer.consume_event(message.get_body().decode("utf-8"))
 
 
-# The topic takes and delivers the CloudEvents 1.0 schema, which azure-functions' Event Grid converter decodes to
-# a func.CloudEvent (it has `type`, no `event_type`); the annotation must name that class.
-@app.event_grid_trigger(arg_name="event")
-def consume_export_grid_event(event: func.CloudEvent) -> None:
-    consumer.consume_envelope(consumer.envelope_of(event))
+if events_sink() == "eventgrid":  # an app that publishes to the queue neither registers nor loads the Event Grid side
+    # The topic takes and delivers the CloudEvents 1.0 schema, which azure-functions' Event Grid converter decodes
+    # to a func.CloudEvent (it has `type`, no `event_type`); the annotation must name that class.
+    @app.event_grid_trigger(arg_name="event")
+    def consume_export_grid_event(event: func.CloudEvent) -> None:
+        consumer.consume_envelope(consumer.envelope_of(event))

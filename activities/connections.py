@@ -28,7 +28,7 @@ from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenPr
 from connectors.delegated import BlobTokenCache, DelegatedTokenProvider
 from connectors.registry import build_connector
 from connectors.sailpoint import default_token_url
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets.model import MsalTokenCache
 from targets.origins import check_origin_policy
 

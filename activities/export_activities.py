@@ -18,13 +18,13 @@ from azure.core.exceptions import AzureError
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
 from connectors.errors import clean_message
-from connectors.timestamps import parse_timestamp
+from connectors.timestamps import parse_timestamp, to_iso
 from orchestrators import names
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.events import build_export_event, to_json_dict
-from sinks.manifest import BlobRef, ExportManifest, read_manifest, update_latest, write_manifest
-from sinks.storage_config import StorageSettings, build_publisher
+from sinks.manifest import ExportManifest, read_manifest, update_latest, write_manifest
+from sinks.storage_clients import StorageSettings, build_publisher
 
 log = logging.getLogger(__name__)
 # httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.
@@ -102,8 +102,8 @@ def download_export(payload: Payload) -> Payload:
             )  # fmt: skip
         manifest = ExportManifest(
             target=target["name"], connector=target["connector"], job_id=job.job_id, instance_id=instance_id,
-            blob=BlobRef(**{k: v for k, v in written.to_dict().items() if k != "etag"}),
-            created_at=job.created_at, completed_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            blob=written,
+            created_at=job.created_at, completed_at=to_iso(datetime.now(UTC)),
             upstream_expires_at=job.expires_at,
         )  # fmt: skip
         manifest_name = write_manifest(container, manifest)

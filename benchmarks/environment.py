@@ -18,7 +18,7 @@ from pathlib import Path
 
 from local import azurite
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 

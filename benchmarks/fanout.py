@@ -32,9 +32,9 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.export_activities import ACTIVITIES
+from app_functions import ORCHESTRATORS
 from benchmarks.environment import use_storage
 from local.azurite import Azurite
-from local.cli import ORCHESTRATORS
 from local.runner import LocalRunner, RunnerEvent
 from local.simulator import SimulatorConfig, run_simulator
 from orchestrators import names

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from activities.export_activities import ACTIVITIES
+from app_functions import ORCHESTRATORS
 from benchmarks.environment import use_storage
 from local.azurite import Azurite
-from local.cli import ORCHESTRATORS, run_export
+from local.cli import run_export
 from local.runner import LocalRunner, OrchestrationResult, replay_actions
 from local.runner.history import EventType
 from local.simulator import SimulatorConfig, run_simulator

@@ -41,7 +41,7 @@ from local.azurite import Azurite, free_port
 from local.simulator import GRAPH_FIXTURE_TOKEN, expected_content
 from local.simulator.content import csv_length
 from sinks.blob_writer import DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_IN_FLIGHT, write_stream
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import parse_targets
 
 CONTAINER = "bench-stream"

@@ -32,9 +32,10 @@ from datetime import timedelta
 from typing import Any
 
 from activities.export_activities import ACTIVITIES
+from app_functions import ORCHESTRATORS
 from benchmarks.environment import use_storage
 from local.azurite import Azurite
-from local.cli import ORCHESTRATORS, run_export
+from local.cli import run_export
 from local.runner import LocalRunner
 from local.simulator import Simulator, SimulatorConfig, run_simulator
 from local.simulator.state import borrowed_clock

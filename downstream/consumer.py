@@ -14,8 +14,9 @@ from typing import Any
 
 import azure.functions as func
 
+from connectors.timestamps import to_iso
 from downstream.reader import iter_records, manifest_for_event
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def envelope_of(event: func.CloudEvent) -> dict[str, Any]:
         "source": event.source,
         "type": event.type,
         "subject": event.subject,
-        "time": event.time.isoformat() if event.time else None,
+        "time": to_iso(event.time) if event.time else None,
         "data": event.get_json(),
     }
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from azure.core.exceptions import ResourceExistsError
 
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Azurite's documented development account: public, not a secret.
@@ -103,11 +103,21 @@ def start(
         "--disableTelemetry",
         "--silent",
         "--skipApiVersionCheck",
-        "--location", str(data_dir),
-        "--blobHost", host, "--blobPort", str(blob),
-        "--queueHost", host, "--queuePort", str(queue),
-        "--tableHost", host, "--tablePort", str(table),
-    ]  # fmt: skip
+        "--location",
+        str(data_dir),
+        "--blobHost",
+        host,
+        "--blobPort",
+        str(blob),
+        "--queueHost",
+        host,
+        "--queuePort",
+        str(queue),
+        "--tableHost",
+        host,
+        "--tablePort",
+        str(table),
+    ]
     log = (data_dir / "azurite.log").open("ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()

@@ -15,21 +15,28 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from activities.export_activities import ACTIVITIES
+import app_functions
 from local import azurite
 from local.progress import ProgressPrinter
-from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, MemoryHistoryStore, OrchestrationResult
+from local.runner import (
+    BlobHistoryStore,
+    HistoryStore,
+    LocalRunner,
+    MemoryHistoryStore,
+    OrchestrationResult,
+    RunnerEvent,
+)
 from local.runner.blob_store import LEASE_LIMITS, LEASE_SECONDS, DriverConflict
 from orchestrators import names
-from orchestrators.export_orchestrator import export_orchestrator
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import Target, TargetsError, load_targets
 
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"
@@ -42,7 +49,6 @@ EXIT_CODES = (
     f"stopped without saving or starting anything more; {INTERRUPTED} interrupted (repeat with the same --run-key "
     "to resume)"
 )
-ORCHESTRATORS = {names.EXPORT_ORCHESTRATION: export_orchestrator}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,6 +110,15 @@ def history_store(
     return BlobHistoryStore(settings.container_client(create=True), lease_seconds=lease_seconds, take_over=take_over)
 
 
+def local_runner(
+    *, timer_scale: float, on_event: Callable[[RunnerEvent], None] | None = None, store: HistoryStore | None = None
+) -> LocalRunner:
+    """A runner that knows every orchestrator and activity the Function App registers (`app_functions`)."""
+    return LocalRunner(
+        app_functions.ORCHESTRATORS, app_functions.ACTIVITIES, timer_scale=timer_scale, on_event=on_event, store=store
+    )
+
+
 def run_export(
     target: Target,
     *,
@@ -113,7 +128,7 @@ def run_export(
     runner: LocalRunner | None = None,
     store: HistoryStore | None = None,
 ) -> OrchestrationResult:
-    runner = runner or LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=timer_scale, on_event=progress, store=store)
+    runner = runner or local_runner(timer_scale=timer_scale, on_event=progress, store=store)
     request = ExportInput(target=target.to_input(), run_key=run_key)
     return runner.run(names.EXPORT_ORCHESTRATION, request.to_dict(), export_instance_id(target.name, run_key))
 

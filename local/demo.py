@@ -30,7 +30,7 @@ from local.simulator import (
     SimulatorConfig,
     run_simulator,
 )
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import parse_targets
 
 VIVA_VIEW_URL = (

@@ -35,7 +35,7 @@ from connectors.delegated import (
     public_client_hint,
     storage_error,
 )
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import TargetsError, load_targets
 from targets.model import MsalTokenCache
 

@@ -22,6 +22,7 @@ import azure.durable_functions as df
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.errors import clip
+from connectors.timestamps import to_iso
 from orchestrators import names
 from orchestrators.export_state import MAX_REASON, MAX_SHOWN_ID, ExportInput, ExportState
 from orchestrators.poll_policy import PollSettings, fire_at, next_wait
@@ -38,7 +39,7 @@ class ExportFailed(Exception):
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return to_iso(moment)
 
 
 def _parse_iso(text: str) -> datetime:

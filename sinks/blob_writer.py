@@ -23,13 +23,13 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
+from pydantic import BaseModel, ConfigDict
 
-# Chosen by measurement (`python -m benchmarks --only streaming`): see the README's streaming table.
+# Chosen by measurement (`python -m benchmarks --only streaming`): see docs/benchmarks.md, Streaming.
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 DEFAULT_BLOCKS_IN_FLIGHT = 4
 
@@ -38,18 +38,17 @@ class IncompleteDownloadError(Exception):
     """The body ended with fewer (or more) bytes than the server announced; nothing was committed."""
 
 
-@dataclass(frozen=True)
-class WrittenBlob:
+class BlobRef(BaseModel):
+    """A committed blob's identity: what the writer returns and what a manifest and an event record."""
+
+    model_config = ConfigDict(frozen=True)
+
     container: str
     name: str
     url: str
     size: int
     sha256: str
     content_type: str
-    etag: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _block_id(attempt_id: str, index: int) -> str:
@@ -138,7 +137,7 @@ def write_stream(
     block_size: int = DEFAULT_BLOCK_SIZE,
     blocks_in_flight: int = DEFAULT_BLOCKS_IN_FLIGHT,
     on_progress: Callable[[int], None] | None = None,
-) -> WrittenBlob:
+) -> BlobRef:
     """Stream `chunks` into `blob_name`: blocks are staged while the next one downloads, then committed once.
 
     Memory holds at most `blocks_in_flight` blocks being staged plus the one being filled.
@@ -177,15 +176,22 @@ def write_stream(
     finally:
         stager.close()
         hasher.close()
-    result = blob.commit_block_list(
+    blob.commit_block_list(
         [BlobBlock(block_id=block_id) for block_id in block_ids],
         content_settings=ContentSettings(content_type=content_type),
         metadata={**(metadata or {}), "sha256": sha, "size": str(size)},
     )
-    return WrittenBlob(container.container_name, blob_name, blob.url, size, sha, content_type, str(result["etag"]))
+    return BlobRef(
+        container=container.container_name,
+        name=blob_name,
+        url=blob.url,
+        size=size,
+        sha256=sha,
+        content_type=content_type,
+    )
 
 
-def existing_blob(container: ContainerClient, blob_name: str) -> WrittenBlob | None:
+def existing_blob(container: ContainerClient, blob_name: str) -> BlobRef | None:
     """The committed blob's identity from its properties, or None if there is none."""
     try:
         props = container.get_blob_client(blob_name).get_blob_properties()
@@ -196,6 +202,11 @@ def existing_blob(container: ContainerClient, blob_name: str) -> WrittenBlob | N
         return None
     blob = container.get_blob_client(blob_name)
     content_type = props.content_settings.content_type or "application/octet-stream"
-    return WrittenBlob(
-        container.container_name, blob_name, blob.url, int(props.size), meta["sha256"], content_type, str(props.etag)
+    return BlobRef(
+        container=container.container_name,
+        name=blob_name,
+        url=blob.url,
+        size=int(props.size),
+        sha256=meta["sha256"],
+        content_type=content_type,
     )

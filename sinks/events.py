@@ -3,7 +3,8 @@
 The event id derives from the instance and the outcome, so a publish that the
 Durable host re-runs after a crash produces the same id and consumers can
 de-duplicate. Locally events go to an Azure Storage queue (Azurite); in Azure
-either that queue or an Event Grid topic.
+either that queue or an Event Grid topic (`sinks/event_grid.py`, imported only
+when the settings choose it).
 
 Both places have a size limit (a queue message is at most 64 KiB as stored,
 base64 included; an Event Grid event 1 MiB). An event that would not fit has
@@ -21,17 +22,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from azure.core.credentials import AzureKeyCredential, TokenCredential
 from azure.core.messaging import CloudEvent
-from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
 
 from connectors.errors import clip
+from connectors.timestamps import to_iso
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"
 QUEUE_MESSAGE_LIMIT = 64 * 1024  # bytes of a Storage queue message as stored (our messages are base64)
-EVENT_GRID_LIMIT = 1024 * 1024  # bytes of one Event Grid event
 
 
 class EventTooLarge(ValueError):
@@ -81,7 +80,7 @@ def to_json_dict(event: CloudEvent[dict[str, Any]]) -> dict[str, Any]:
         "id": event.id,
         "source": event.source,
         "type": event.type,
-        "time": event.time.isoformat().replace("+00:00", "Z") if event.time else None,
+        "time": to_iso(event.time) if event.time else None,
         "subject": event.subject,
         "datacontenttype": event.datacontenttype,
         "data": event.data,
@@ -95,10 +94,6 @@ def queue_message(event: CloudEvent[dict[str, Any]]) -> str:
 
 def _queue_size(event: CloudEvent[dict[str, Any]]) -> int:
     return len(base64.b64encode(queue_message(event).encode()))
-
-
-def _grid_size(event: CloudEvent[dict[str, Any]]) -> int:
-    return len(queue_message(event).encode())
 
 
 def fit_event(
@@ -117,9 +112,14 @@ def fit_event(
         keep //= 2
         data["error"] = clip(str(error), keep) if keep else None
         event = CloudEvent(
-            source=event.source, type=event.type, data=data, subject=event.subject, id=event.id,
-            time=event.time, datacontenttype=event.datacontenttype,
-        )  # fmt: skip
+            source=event.source,
+            type=event.type,
+            data=data,
+            subject=event.subject,
+            id=event.id,
+            time=event.time,
+            datacontenttype=event.datacontenttype,
+        )
     return event
 
 
@@ -141,16 +141,4 @@ class QueueEventPublisher:
     def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
         event = fit_event(event, QUEUE_MESSAGE_LIMIT, _queue_size)
         self.queue.send_message(queue_message(event))
-        return event
-
-
-class EventGridEventPublisher:
-    """Sends the event to an Event Grid topic (CloudEvents schema)."""
-
-    def __init__(self, endpoint: str, credential: AzureKeyCredential | TokenCredential) -> None:
-        self.client = EventGridPublisherClient(endpoint, credential)
-
-    def publish(self, event: CloudEvent[dict[str, Any]]) -> CloudEvent[dict[str, Any]]:
-        event = fit_event(event, EVENT_GRID_LIMIT, _grid_size)
-        self.client.send([event])
         return event

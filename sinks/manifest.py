@@ -22,20 +22,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.timestamps import parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
+from sinks.blob_writer import BlobRef
 
 JSON = ContentSettings(content_type="application/json")
 LATEST_ATTEMPTS = 8
-
-
-class BlobRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    container: str
-    name: str
-    url: str
-    size: int
-    sha256: str
-    content_type: str
 
 
 class ExportManifest(BaseModel):
@@ -103,9 +93,12 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
             return False
         try:
             blob.upload_blob(
-                manifest.to_json(), overwrite=True, content_settings=JSON,
-                etag=current.properties.etag, match_condition=MatchConditions.IfNotModified,
-            )  # fmt: skip
+                manifest.to_json(),
+                overwrite=True,
+                content_settings=JSON,
+                etag=current.properties.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
             return True
         except ResourceModifiedError:
             continue

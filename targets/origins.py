@@ -22,7 +22,7 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
 def loopback_allowed(environ: Mapping[str, str] | None = None) -> bool:
-    return (app_settings.get(ALLOW_LOOPBACK, environ) or "").strip().lower() in TRUE_WORDS
+    return app_settings.get(ALLOW_LOOPBACK, environ).strip().lower() in TRUE_WORDS
 
 
 def reaches_this_machine(host: str) -> bool:

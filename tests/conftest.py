@@ -18,7 +18,7 @@ from local.simulator import (
     SimulatorConfig,
     run_simulator,
 )
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ APP_ROOT = Path(__file__).resolve().parent.parent
 
 @functools.cache
 def configured_targets() -> dict[str, Target]:
-    name = app_settings.get("EXPORT_TARGETS_FILE") or "targets.yaml"
+    name = app_settings.get("EXPORT_TARGETS_FILE")
     path = Path(name) if Path(name).is_absolute() else APP_ROOT / name
     if not path.exists():
         return {}

@@ -34,7 +34,7 @@ from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id, is_export_instance_id
 from triggers.configured_targets import configured_targets
 from triggers.instance_status import ACTIVE, ALIVE, runtime_name
-from triggers.requests import BadRequest, parse_start_request
+from triggers.start_request import BadRequest, parse_start_request
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = "10"
@@ -145,5 +145,6 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if runtime not in ACTIVE:
         return problem(409, "Export already finished", f"instance {instance_id!r} is {runtime}")
     await client.terminate(instance_id, "cancelled through the HTTP API")
-    return func.HttpResponse(json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202,
-                             mimetype="application/json")  # fmt: skip
+    return func.HttpResponse(
+        json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202, mimetype="application/json"
+    )

@@ -20,6 +20,7 @@ from typing import Any
 import azure.durable_functions as df
 
 import app_settings
+from connectors.timestamps import to_iso
 from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
 from orchestrators.schedule_plan import last_occurrence
@@ -31,7 +32,7 @@ SCHEDULER_INSTANCE = "export-scheduler"
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return to_iso(moment)
 
 
 async def plan_exports(
@@ -84,7 +85,7 @@ async def run_tick(
     plan = await plan_exports(targets, moment, exists, busy_target_names(active))
     if not plan:
         return None
-    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS") or "4")
+    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS"))
     await client.start_new(
         names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE, {"exports": plan, "max_in_flight": limit}
     )

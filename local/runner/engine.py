@@ -62,6 +62,11 @@ class LocalRunner:
 
     # -- public API -----------------------------------------------------------------------------
 
+    @property
+    def function_names(self) -> dict[str, frozenset[str]]:
+        """The names this runner can run, as the host's trigger types: what it was given, nothing more."""
+        return {"orchestrationTrigger": frozenset(self._orchestrators), "activityTrigger": frozenset(self._activities)}
+
     def run(self, name: str, input: Any, instance_id: str) -> OrchestrationResult:
         """Start `name` as `instance_id` and block until it ends.
 

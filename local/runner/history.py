@@ -5,7 +5,7 @@ The SDK's `HistoryEvent` needs an int `EventType`, `EventId`, `IsPlayed` and a
 (`TaskScheduledId` for activities and sub-orchestrations, `TimerId` for timers)
 and reads results as JSON text. Keeping every field name in this one module
 means the rest of the runner never spells the wire format, and a stored history
-(memory today, Azurite later) is plain JSON that the SDK accepts as is.
+(in memory, or a blob in the export storage account) is plain JSON that the SDK accepts as is.
 """
 
 from __future__ import annotations

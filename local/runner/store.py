@@ -3,8 +3,8 @@
 The runner saves after every replay step, as the host commits history after
 every episode, and `resume` continues from what was saved: the outstanding work
 is read back from the history itself, so completed activities are not run
-again. A store only has to keep plain JSON per instance id, which is why an
-Azurite table or blob store can implement the same two-method protocol later.
+again. A store only has to keep plain JSON per instance id: `MemoryHistoryStore`
+here, and `BlobHistoryStore` (`blob_store`), which keeps it in Blob Storage.
 """
 
 from __future__ import annotations

@@ -216,14 +216,23 @@ def create(ex: Exchange, state: SimState) -> None:
     now = utcnow()
     with state.lock:
         pending = [
-            j for j in state.jobs.values()
+            j
+            for j in state.jobs.values()
             if j.api == "graph" and (j.org, j.view) == (org, view) and not j.finished(state.config, now)
-        ]  # fmt: skip
+        ]
         if pending:
             existing = pending[0]
             message = "Another export job is still active or waiting to be executed"
-            error(ex, state, 409, "notAllowed", message, "exportJobAlreadyExists", target=existing.job_id,
-                  headers={"Location": location(state, job_url(ex, existing.job_id))})  # fmt: skip
+            error(
+                ex,
+                state,
+                409,
+                "notAllowed",
+                message,
+                "exportJobAlreadyExists",
+                target=existing.job_id,
+                headers={"Location": location(state, job_url(ex, existing.job_id))},
+            )
             return
         job = Job("graph", state.new_job_id("graph"), now, state.take_fail_flag(), state.config.never_finish, org, view)
         state.add_job(job)
@@ -299,6 +308,10 @@ def content(ex: Exchange, state: SimState, job_id: str) -> None:
     fault = state.take_fault("graph.content", drop=True)
     size, cfg = state.config.content_size, state.config
     ex.send_stream(
-        200, "text/csv", csv_chunks(job_id, size, cfg.chunk_size), length=csv_length(job_id, size),
-        drop_after=fault.drop_after_bytes if fault else None, bytes_per_s=cfg.content_bytes_per_s,
-    )  # fmt: skip
+        200,
+        "text/csv",
+        csv_chunks(job_id, size, cfg.chunk_size),
+        length=csv_length(job_id, size),
+        drop_after=fault.drop_after_bytes if fault else None,
+        bytes_per_s=cfg.content_bytes_per_s,
+    )

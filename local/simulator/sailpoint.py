@@ -199,6 +199,10 @@ def download(ex: Exchange, state: SimState, job_id: str) -> None:
     fault = state.take_fault("sp.download", drop=True)
     cfg = state.config
     ex.send_stream(
-        200, "application/json", sailpoint_chunks(job_id, cfg.content_size, cfg.chunk_size), length=None,
-        drop_after=fault.drop_after_bytes if fault else None, bytes_per_s=cfg.content_bytes_per_s,
-    )  # fmt: skip
+        200,
+        "application/json",
+        sailpoint_chunks(job_id, cfg.content_size, cfg.chunk_size),
+        length=None,
+        drop_after=fault.drop_after_bytes if fault else None,
+        bytes_per_s=cfg.content_bytes_per_s,
+    )

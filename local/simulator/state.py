@@ -21,9 +21,16 @@ from typing import Any
 from local.simulator.config import GRAPH_FIXTURE_TOKEN, SimulatorConfig
 
 ROUTES = (
-    "graph.create", "graph.get", "graph.list", "graph.content",
-    "sp.token", "sp.create", "sp.status", "sp.download", "any",
-)  # fmt: skip
+    "graph.create",
+    "graph.get",
+    "graph.list",
+    "graph.content",
+    "sp.token",
+    "sp.create",
+    "sp.status",
+    "sp.download",
+    "any",
+)
 
 
 _clock: list[Callable[[], datetime]] = []  # a borrowed clock, innermost last

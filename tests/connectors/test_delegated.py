@@ -33,7 +33,7 @@ from connectors.base import ErrorKind, UpstreamError
 from connectors.delegated import BlobTokenCache, DelegatedTokenProvider
 from local.signin import cache_for, sign_in, signin_main
 from local.simulator.server import serve_in_background, stop_serving
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import Target, TargetsError, parse_targets
 from targets.model import MsalTokenCache
 from tests.support.targets import ORG, VIEW

@@ -29,14 +29,15 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 import activities.export_activities as export_activities
 from activities.export_activities import ACTIVITIES
+from app_functions import ORCHESTRATORS
 from local import azurite as azurite_mod
-from local.cli import ORCHESTRATORS, history_store, run_export
+from local.cli import history_store, run_export
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, OrchestrationResult, RunnerEvent
 from local.simulator import Simulator
 from orchestrators import names
 from orchestrators.instance_ids import export_instance_id
 from sinks.blob_writer import DEFAULT_BLOCK_SIZE, write_stream
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from targets import Target
 from tests.faults.conftest import RestartableAzurite
 from tests.support import storage

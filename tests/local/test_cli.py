@@ -19,7 +19,7 @@ from local.cli import DRIVEN_ELSEWHERE, HISTORY_CONTAINER
 from local.runner.blob_store import history_blob_name
 from local.simulator import Simulator
 from orchestrators.instance_ids import export_instance_id
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from tests.support.targets import ORG, VIEW
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from activities.export_activities import ACTIVITIES
-from local.cli import ORCHESTRATORS, run_export
+from app_functions import ORCHESTRATORS
+from local.cli import run_export
 from local.runner import LocalRunner, OrchestrationResult
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_SECRET, Simulator
 from orchestrators import names

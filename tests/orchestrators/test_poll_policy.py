@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from activities.export_activities import ACTIVITIES
-from local.cli import ORCHESTRATORS, run_export
+from app_functions import ORCHESTRATORS
+from local.cli import run_export
 from local.runner import LocalRunner
 from local.simulator import Simulator
 from local.simulator.state import borrowed_clock

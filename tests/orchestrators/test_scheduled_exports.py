@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from activities.export_activities import ACTIVITIES
-from local.cli import ORCHESTRATORS
+from app_functions import ORCHESTRATORS
 from local.runner import LocalRunner, RunnerEvent
 from local.simulator import Simulator
 from orchestrators import names

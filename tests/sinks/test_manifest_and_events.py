@@ -17,15 +17,16 @@ from azure.storage.queue import QueueClient
 from local.azurite import Azurite
 from local.simulator.server import serve_in_background, stop_serving
 from sinks.blob_names import latest_blob_name
+from sinks.blob_writer import BlobRef
+from sinks.event_grid import EventGridEventPublisher
 from sinks.events import (
-    EventGridEventPublisher,
     EventTooLarge,
     QueueEventPublisher,
     build_export_event,
     to_json_dict,
 )
-from sinks.manifest import BlobRef, ExportManifest, read_latest, update_latest, write_manifest
-from sinks.storage_config import StorageSettings
+from sinks.manifest import ExportManifest, read_latest, update_latest, write_manifest
+from sinks.storage_clients import StorageSettings
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +44,15 @@ def manifest(completed_at: str, job_id: str = "job", created_at: str | None = No
         container="c", name=f"t/{job_id}/content.csv", url="u", size=1, sha256="0" * 64, content_type="text/csv"
     )
     return ExportManifest(
-        target="t", connector="viva_goals", job_id=job_id, instance_id="i", blob=blob, created_at=created_at,
-        completed_at=completed_at, upstream_expires_at=None,
-    )  # fmt: skip
+        target="t",
+        connector="viva_goals",
+        job_id=job_id,
+        instance_id="i",
+        blob=blob,
+        created_at=created_at,
+        completed_at=completed_at,
+        upstream_expires_at=None,
+    )
 
 
 def test_manifest_and_latest_round_trip(container: ContainerClient) -> None:

@@ -15,7 +15,7 @@ from activities.export_activities import download_export, publish_export_event
 from connectors.base import JobState
 from local.azurite import Azurite
 from local.simulator import Simulator
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 from tests.support.proxy import CountingProxy
 from tests.support.targets import viva_target
 
@@ -42,8 +42,16 @@ def export_once(simulator: Simulator, n: int) -> None:
     instance = f"clients-{n}"
     downloaded = download_export({"target": target, "job": job.to_dict(), "instance_id": instance})
     assert "blob" in downloaded, downloaded
-    publish_export_event({"target": target, "instance_id": instance, "outcome": "succeeded", "job_id": job.job_id,
-                          "blob": downloaded["blob"], "manifest": downloaded["manifest"]})  # fmt: skip
+    publish_export_event(
+        {
+            "target": target,
+            "instance_id": instance,
+            "outcome": "succeeded",
+            "job_id": job.job_id,
+            "blob": downloaded["blob"],
+            "manifest": downloaded["manifest"],
+        }
+    )
 
 
 def test_downloads_and_events_create_no_container_or_queue_and_reuse_their_connections(

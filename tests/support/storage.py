@@ -8,7 +8,7 @@ from typing import Any
 
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from sinks.storage_config import StorageSettings
+from sinks.storage_clients import StorageSettings
 
 
 def settings() -> StorageSettings:

@@ -68,8 +68,12 @@ def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
                     self._send(500, "instance already exists")  # overridableExistingInstanceStates: NonRunningStates
                     return
                 host.started.append((name, instance_id, payload))
-                host.instances[instance_id] = {"name": name, "instanceId": instance_id, "runtimeStatus": "Running",
-                                               "input": payload}  # fmt: skip
+                host.instances[instance_id] = {
+                    "name": name,
+                    "instanceId": instance_id,
+                    "runtimeStatus": "Running",
+                    "input": payload,
+                }
                 self._send(202, {"id": instance_id})
             elif parts[1] == "instances" and parts[-1] == "terminate":
                 reason = parse_qs(url.query).get("reason", [""])[0]

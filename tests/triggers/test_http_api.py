@@ -16,8 +16,8 @@ from orchestrators.instance_ids import export_instance_id
 from targets import Target, parse_targets
 from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from triggers import configured_targets, http_api
-from triggers.requests import webhook_run_key
 from triggers.schedule_tick import SCHEDULER_INSTANCE
+from triggers.start_request import webhook_run_key
 
 ORG, VIEW = "9ab0fcab-c1d4-4b26-963b-a3c33155f853", "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
 OTHER_VIEW = "5d1c3e0a-7f7e-4a53-9b0e-0d9e4c1f2a3b"

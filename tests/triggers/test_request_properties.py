@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from targets import parse_targets
-from triggers.requests import BadRequest, StartRequest, parse_start_request
+from triggers.start_request import BadRequest, StartRequest, parse_start_request
 
 KNOWN = parse_targets(
     {

@@ -46,8 +46,10 @@ def test_slow_bodies_take_their_time(simulator: Simulator) -> None:
     simulator.config.content_size = 200_000
     simulator.config.content_bytes_per_s = 400_000
     simulator.config.chunk_size = 50_000
-    body = {"goalsOrganizationId": "9ab0fcab-c1d4-4b26-963b-a3c33155f853",
-            "explorerViewId": "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"}  # fmt: skip
+    body = {
+        "goalsOrganizationId": "9ab0fcab-c1d4-4b26-963b-a3c33155f853",
+        "explorerViewId": "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7",
+    }
     job_id = httpx.post(jobs_url(simulator), json=body, headers=AUTH).json()["id"]
     for _ in range(2):
         job = httpx.get(f"{jobs_url(simulator)}/{job_id}", headers=AUTH).json()
@@ -69,8 +71,11 @@ def test_the_cli_serves_and_says_how_to_point_a_target_at_it() -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "local", "simulator", "--port", str(port)],
-        cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()

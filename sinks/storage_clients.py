@@ -25,7 +25,9 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 import app_settings
-from sinks.events import EventGridEventPublisher, EventPublisher, QueueEventPublisher
+from sinks.events import EventPublisher, QueueEventPublisher
+
+EVENT_SINKS = ("queue", "eventgrid")
 
 
 @functools.cache
@@ -60,8 +62,8 @@ class StorageSettings:
     connection_string: str | None
     blob_account_url: str | None
     queue_account_url: str | None
-    container: str = "exports"
-    queue: str = "export-events"
+    container: str = app_settings.default("EXPORTS_CONTAINER")
+    queue: str = app_settings.default("EXPORTS_EVENTS_QUEUE")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -69,8 +71,8 @@ class StorageSettings:
             app_settings.get("EXPORTS_STORAGE_CONNECTION_STRING", environ),
             app_settings.get("EXPORTS_BLOB_ACCOUNT_URL", environ),
             app_settings.get("EXPORTS_QUEUE_ACCOUNT_URL", environ),
-            app_settings.get("EXPORTS_CONTAINER", environ) or "exports",
-            app_settings.get("EXPORTS_EVENTS_QUEUE", environ) or "export-events",
+            app_settings.get("EXPORTS_CONTAINER", environ),
+            app_settings.get("EXPORTS_EVENTS_QUEUE", environ),
         )
         if not settings.connection_string and not settings.blob_account_url:
             raise ValueError(
@@ -97,15 +99,22 @@ class StorageSettings:
         return _queue_client(self.connection_string, account_url, self.queue)
 
 
+def events_sink(environ: Mapping[str, str] | None = None) -> str:
+    """Where export events go, as the settings say: 'queue' (default) or 'eventgrid'; anything else is refused."""
+    sink = app_settings.get("EXPORTS_EVENTS_SINK", environ).lower()
+    if sink not in EVENT_SINKS:
+        raise ValueError(f"EXPORTS_EVENTS_SINK must be 'queue' or 'eventgrid', got {sink!r}")
+    return sink
+
+
 def build_publisher(environ: Mapping[str, str] | None = None) -> EventPublisher:
     """The event publisher the settings ask for: a Storage queue (default) or an Event Grid topic."""
-    sink = (app_settings.get("EXPORTS_EVENTS_SINK", environ) or "queue").lower()
-    if sink == "queue":
+    if events_sink(environ) == "queue":
         return QueueEventPublisher(StorageSettings.from_env(environ).queue_client())
-    if sink == "eventgrid":
-        endpoint = app_settings.get("EVENTGRID_TOPIC_ENDPOINT", environ)
-        if not endpoint:
-            raise ValueError("EXPORTS_EVENTS_SINK=eventgrid needs EVENTGRID_TOPIC_ENDPOINT")
-        key = app_settings.get("EVENTGRID_TOPIC_KEY", environ)
-        return EventGridEventPublisher(endpoint, AzureKeyCredential(key) if key else _credential())
-    raise ValueError(f"EXPORTS_EVENTS_SINK must be 'queue' or 'eventgrid', got {sink!r}")
+    from sinks.event_grid import EventGridEventPublisher  # the Event Grid SDK only where it is chosen
+
+    endpoint = app_settings.get("EVENTGRID_TOPIC_ENDPOINT", environ)
+    if not endpoint:
+        raise ValueError("EXPORTS_EVENTS_SINK=eventgrid needs EVENTGRID_TOPIC_ENDPOINT")
+    key = app_settings.get("EVENTGRID_TOPIC_KEY", environ)
+    return EventGridEventPublisher(endpoint, AzureKeyCredential(key) if key else _credential())
