@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -125,6 +125,41 @@ class _Hasher:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _Blocks:
+    """Cuts a stream of chunks into blocks of `size` bytes, copying each byte once.
+
+    A chunk is held as a view until its block is full, then the block is joined from its pieces in one
+    copy (gathering into a growing buffer and slicing it cost two more copies of every byte).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pieces: list[memoryview] = []
+        self._held = 0
+
+    def add(self, chunk: bytes) -> Iterator[bytes]:
+        """The blocks `chunk` completes (usually none); the rest of it is held for the next."""
+        view = memoryview(chunk)
+        while self._held + len(view) >= self._size:
+            take = self._size - self._held
+            self._pieces.append(view[:take])
+            view = view[take:]
+            yield self.rest()
+        if view:
+            self._pieces.append(view)
+            self._held += len(view)
+
+    @property
+    def held(self) -> int:
+        return self._held
+
+    def rest(self) -> bytes:
+        """What is held, as one block, and nothing held afterwards."""
+        block = b"".join(self._pieces)
+        self._pieces, self._held = [], 0
+        return block
+
+
 def write_stream(
     container: ContainerClient,
     blob_name: str,
@@ -136,7 +171,6 @@ def write_stream(
     metadata: dict[str, str] | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     blocks_in_flight: int = DEFAULT_BLOCKS_IN_FLIGHT,
-    on_progress: Callable[[int], None] | None = None,
 ) -> BlobRef:
     """Stream `chunks` into `blob_name`: blocks are staged while the next one downloads, then committed once.
 
@@ -144,33 +178,27 @@ def write_stream(
     """
     blob = container.get_blob_client(blob_name)
     hasher = _Hasher()
-    buffer = bytearray()
+    blocks = _Blocks(block_size)
     block_ids: list[str] = []
     size = 0
     stager = _Stager(blob, blocks_in_flight)
 
-    def stage(length: int) -> None:
-        hasher.wait()  # the previous block is hashed before this one is cut: one block behind at most
+    def stage(block: bytes) -> None:
+        hasher.wait()  # the previous block is hashed before this one is staged: one block behind at most
         stager.slot()
         block_ids.append(_block_id(attempt_id, len(block_ids)))
-        with memoryview(buffer) as view:
-            block = bytes(view[:length])
         hasher.update(block)
         stager.submit(block_ids[-1], block)
-        del buffer[:length]
-        if on_progress is not None:
-            on_progress(size - len(buffer))
 
     try:
         for chunk in chunks:
             size += len(chunk)
-            buffer += chunk
-            while len(buffer) >= block_size:
-                stage(block_size)
+            for block in blocks.add(chunk):
+                stage(block)
         if expected_length is not None and size != expected_length:
             raise IncompleteDownloadError(f"received {size} bytes but the server announced {expected_length}")
-        if buffer or not block_ids:
-            stage(len(buffer))
+        if blocks.held or not block_ids:
+            stage(blocks.rest())
         stager.finish()
         sha = hasher.hexdigest()
     finally:

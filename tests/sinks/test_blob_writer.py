@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from benchmarks.memory import peak_rss
 from local.azurite import Azurite
@@ -20,6 +22,7 @@ from sinks.blob_writer import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_BLOCKS_IN_FLIGHT,
     IncompleteDownloadError,
+    _Blocks,
     existing_blob,
     write_stream,
 )
@@ -188,3 +191,16 @@ def test_a_refused_block_stops_the_download_commits_nothing_and_leaves_no_thread
     assert stage_threads() == []
     container.create_container()
     assert not container.get_blob_client("r.bin").exists()
+
+
+@given(st.lists(st.binary(max_size=40), max_size=30), st.integers(min_value=1, max_value=16))
+def test_blocks_are_cut_at_exactly_the_block_size_and_keep_every_byte_in_order(
+    pieces: list[bytes], block_size: int
+) -> None:
+    cutter = _Blocks(block_size)
+    blocks = [block for piece in pieces for block in cutter.add(piece)]
+    rest = cutter.rest()
+    assert all(len(block) == block_size for block in blocks)
+    assert len(rest) < block_size
+    assert b"".join([*blocks, rest]) == b"".join(pieces)
+    assert (cutter.held, cutter.rest()) == (0, b"")
