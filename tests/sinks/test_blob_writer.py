@@ -14,7 +14,6 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from benchmarks.memory import peak_rss
 from local.azurite import Azurite
 from sinks.blob_writer import (
     DEFAULT_BLOCK_SIZE,
@@ -23,6 +22,7 @@ from sinks.blob_writer import (
     existing_blob,
     write_stream,
 )
+from tests.support.memory import peak_rss
 
 pytestmark = pytest.mark.integration
 
