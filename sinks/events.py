@@ -26,7 +26,7 @@ from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridPublisherClient
 from azure.storage.queue import QueueClient
 
-from connectors.errors import clip
+from connectors.redaction import clip
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenProvider
-from connectors.errors import MAX_ID, MAX_MESSAGE, MAX_STATUS, REDACTED
-from connectors.http import HttpSettings
+from connectors.envelopes import parse_sailpoint_error
+from connectors.redaction import MAX_MESSAGE, MAX_STATUS, REDACTED
 from connectors.sailpoint import SailPointConnector, SailPointParams
+from connectors.transport import HttpSettings
+from connectors.upstream_ids import MAX_ID
+from credentials.client_credentials import ClientCredentialsTokenProvider
+from credentials.static_token import StaticTokenProvider
 from tests.connectors.hostile import TOKEN, viva
 from tests.support.hostile_upstream import Reply, Request, Scenario, graph_job, hostile_upstream
 
@@ -118,7 +121,9 @@ def test_a_token_endpoint_error_echoing_the_client_secret_is_redacted() -> None:
         reply.json(503, {"error": "server_error", "error_description": f"could not check {request.body.decode()}"})
 
     with hostile_upstream(scenario) as upstream:
-        tokens = ClientCredentialsTokenProvider(f"{upstream.url}/oauth/token", "client-1", CLIENT_SECRET)
+        tokens = ClientCredentialsTokenProvider(
+            f"{upstream.url}/oauth/token", "client-1", CLIENT_SECRET, parse_sailpoint_error
+        )
         with pytest.raises(UpstreamError) as caught:
             tokens.get_token()
     assert caught.value.kind is ErrorKind.TRANSIENT

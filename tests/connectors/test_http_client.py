@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import ErrorKind, UpstreamError
-from connectors.credentials import StaticTokenProvider
-from connectors.errors import MAX_MESSAGE, REDACTED, clean_message, redact
-from connectors.http import path_segment
+from connectors.redaction import MAX_MESSAGE, REDACTED, clean_message, redact
+from connectors.upstream_ids import path_segment
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.support.targets import ORG, VIEW
 

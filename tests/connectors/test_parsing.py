@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from connectors.base import UpstreamError
-from connectors.errors import parse_graph_error, parse_sailpoint_error
-from connectors.http import check_base_url, check_download_url, parse_retry_after, same_origin
+from connectors.envelopes import parse_graph_error, parse_sailpoint_error
 from connectors.registry import parse_params
-from connectors.sailpoint import SailPointParams, default_token_url
+from connectors.retry_after import parse_retry_after
+from connectors.sailpoint import SailPointConnector, SailPointParams
 from connectors.timestamps import normalise_timestamp
+from connectors.urls import check_base_url, check_download_url, same_origin
 from connectors.viva_goals import VivaGoalsParams, location_job_id, parse_explorer_view_url
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -152,5 +153,10 @@ def test_download_location_must_be_https_unless_loopback() -> None:
 
 
 def test_sailpoint_token_url_defaults_to_the_tenant_origin() -> None:
-    assert default_token_url("https://acme.api.identitynow.com/v2025") == "https://acme.api.identitynow.com/oauth/token"
-    assert default_token_url("http://127.0.0.1:9000/beta") == "http://127.0.0.1:9000/oauth/token"
+    assert (
+        SailPointConnector.token_endpoint.url_for("https://acme.api.identitynow.com/v2025")
+        == "https://acme.api.identitynow.com/oauth/token"
+    )
+    assert (
+        SailPointConnector.token_endpoint.url_for("http://127.0.0.1:9000/beta") == "http://127.0.0.1:9000/oauth/token"
+    )

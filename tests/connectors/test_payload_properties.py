@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.base import JobStatus, UpstreamError
-from connectors.credentials import StaticTokenProvider
 from connectors.sailpoint import SailPointConnector, SailPointParams
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 
 TOKENS = StaticTokenProvider("T", {"T": "fixture-token"})
 VIVA = VivaGoalsConnector(

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from connectors.base import ErrorKind, JobState, UpstreamError
-from connectors.credentials import ClientCredentialsTokenProvider
+from connectors.envelopes import parse_sailpoint_error
 from connectors.sailpoint import SailPointConnector, SailPointParams
+from credentials.client_credentials import ClientCredentialsTokenProvider
 from local.simulator import SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from tests.support.content import expected_sha256
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 def tokens(
     sim: Simulator, client: str = SAILPOINT_FIXTURE_CLIENT, secret: str = SAILPOINT_FIXTURE_SECRET
 ) -> ClientCredentialsTokenProvider:
-    return ClientCredentialsTokenProvider(sim.sailpoint_token_url, client, secret)
+    return ClientCredentialsTokenProvider(sim.sailpoint_token_url, client, secret, parse_sailpoint_error)
 
 
 def connector(

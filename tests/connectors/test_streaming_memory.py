@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from connectors.credentials import StaticTokenProvider
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.support.content import expected_sha256
 from tests.support.memory import peak_rss

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from connectors.base import ErrorKind, JobState, UpstreamError
-from connectors.credentials import StaticTokenProvider
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.support.content import expected_sha256
 from tests.support.targets import ORG, VIEW
