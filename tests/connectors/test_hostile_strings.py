@@ -61,9 +61,11 @@ def test_a_70_kb_sailpoint_failure_message_is_cut_with_a_marker() -> None:
     body = {"jobId": "sp-1", "status": "FAILED", "message": "reason " * 10_000}
     with hostile_upstream(answer(body)) as upstream:
         conn = SailPointConnector(
-            f"{upstream.url}/v2025", SailPointParams(), StaticTokenProvider("T", {"T": SP_TOKEN}),
+            f"{upstream.url}/v2025",
+            SailPointParams(),
+            StaticTokenProvider("T", {"T": SP_TOKEN}),
             settings=HttpSettings(trust_env=False),
-        )  # fmt: skip
+        )
         job = conn.get_job("sp-1")
     assert job.failure_reason is not None
     assert len(job.failure_reason) == MAX_MESSAGE
@@ -109,9 +111,11 @@ def test_a_sailpoint_failure_message_echoing_the_bearer_token_is_redacted() -> N
 
     with hostile_upstream(scenario) as upstream:
         conn = SailPointConnector(
-            f"{upstream.url}/v2025", SailPointParams(), StaticTokenProvider("T", {"T": SP_TOKEN}),
+            f"{upstream.url}/v2025",
+            SailPointParams(),
+            StaticTokenProvider("T", {"T": SP_TOKEN}),
             settings=HttpSettings(trust_env=False),
-        )  # fmt: skip
+        )
         job = conn.get_job("sp-1")
     assert job.failure_reason == f"token {REDACTED} is not welcome"
 

@@ -89,9 +89,13 @@ class StandInIdentityProvider:
                 self.device_codes[device_code] = (self.user, form.get("scope", ""))
                 self.user_codes.append(user_code)
             return 200, {
-                "device_code": device_code, "user_code": user_code, "verification_uri": f"{AUTHORITY_HOST}/device",
-                "expires_in": 900, "interval": 1, "message": f"enter {user_code} at {AUTHORITY_HOST}/device",
-            }  # fmt: skip
+                "device_code": device_code,
+                "user_code": user_code,
+                "verification_uri": f"{AUTHORITY_HOST}/device",
+                "expires_in": 900,
+                "interval": 1,
+                "message": f"enter {user_code} at {AUTHORITY_HOST}/device",
+            }
         if path == f"/{TENANT}/oauth2/v2.0/token":
             grant = form.get("grant_type", "")
             self.grants.append("device_code" if grant == DEVICE_GRANT else grant)
@@ -114,13 +118,17 @@ class StandInIdentityProvider:
         refresh_token = form.get("refresh_token", "")
         if refresh_token in self.revoked or refresh_token not in self.owners:
             return 400, {
-                "error": "invalid_grant", "error_codes": [50173], "error_description": f"AADSTS50173: {REVOKED}",
-            }  # fmt: skip
+                "error": "invalid_grant",
+                "error_codes": [50173],
+                "error_description": f"AADSTS50173: {REVOKED}",
+            }
         if self.consent_withdrawn:
             return 400, {
-                "error": "invalid_grant", "error_codes": [65001], "suberror": "consent_required",
+                "error": "invalid_grant",
+                "error_codes": [65001],
+                "suberror": "consent_required",
                 "error_description": "AADSTS65001: The user or administrator has not consented to use the application.",
-            }  # fmt: skip
+            }
         with self._lock:
             hook, self.on_refresh = self.on_refresh, None
         if hook is not None:
@@ -134,15 +142,28 @@ class StandInIdentityProvider:
             self.owners[refresh_token] = user
         oid, now = str(uuid.uuid5(uuid.NAMESPACE_URL, user)), int(time.time())
         claims = {
-            "aud": CLIENT_ID, "iss": f"{AUTHORITY_HOST}/{TENANT}/v2.0", "iat": now, "nbf": now, "exp": now + 3600,
-            "oid": oid, "sub": oid, "tid": TENANT, "preferred_username": user, "name": user, "ver": "2.0",
-        }  # fmt: skip
+            "aud": CLIENT_ID,
+            "iss": f"{AUTHORITY_HOST}/{TENANT}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "oid": oid,
+            "sub": oid,
+            "tid": TENANT,
+            "preferred_username": user,
+            "name": user,
+            "ver": "2.0",
+        }
         return {
-            "token_type": "Bearer", "scope": scope, "expires_in": self.access_token_lifetime,
-            "ext_expires_in": self.access_token_lifetime, "access_token": access_token, "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "scope": scope,
+            "expires_in": self.access_token_lifetime,
+            "ext_expires_in": self.access_token_lifetime,
+            "access_token": access_token,
+            "refresh_token": refresh_token,
             "id_token": f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims)}.",
             "client_info": b64url({"uid": oid, "utid": TENANT}),
-        }  # fmt: skip
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         idp = self
