@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 from connectors.base import ErrorKind, UpstreamError
+from connectors.envelopes import parse_sailpoint_error
+from connectors.export_connector import TokenEndpoint
 from connectors.viva_goals import VivaGoalsConnector
+from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.selection import token_provider_for
 from targets import TargetsError, parse_targets
@@ -89,3 +92,27 @@ def test_token_provider_for_refuses_a_cache_blob_in_the_exports_container(storag
 
     assert caught.value.kind is ErrorKind.PERMANENT
     assert "is in the exports container" in caught.value.message
+
+
+def test_client_credentials_without_a_token_url_for_an_api_without_a_default_endpoint_are_refused() -> None:
+    target = goals_target(None).to_input()
+    target["auth"] = {"kind": "client_credentials_env", "client_id_env": "ID", "client_secret_env": "SECRET"}
+
+    with pytest.raises(UpstreamError) as caught:
+        token_provider_for(target, ENDPOINT, {"ID": "client-1", "SECRET": "secret-1"})
+
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert caught.value.message == (
+        "target 'goals': connector 'viva_goals' has no default OAuth token endpoint; set auth.token_url"
+    )
+
+
+def test_client_credentials_take_the_connectors_default_token_endpoint() -> None:
+    target = goals_target(None).to_input()
+    target["auth"] = {"kind": "client_credentials_env", "client_id_env": "ID", "client_secret_env": "SECRET"}
+    endpoint = TokenEndpoint("/oauth/token", parse_sailpoint_error)
+
+    provider = token_provider_for(target, endpoint, {"ID": "client-1", "SECRET": "secret-1"})
+
+    assert isinstance(provider, ClientCredentialsTokenProvider)
+    assert provider.token_url == "https://graph.microsoft.com/oauth/token"
