@@ -1,95 +1,25 @@
-"""Build a connector for a target inside an activity, with token providers cached per process.
+"""Build a connector for a target inside an activity: the connector's class, and the credential it expects.
 
-Targets name their credentials (environment variables / app settings); this is
-where the names are resolved. Client-credential tokens are cached across
-activity calls in the same worker so that each poll does not cost a token
-request, which the token endpoint's own rate limit would punish. Delegated
-(signed-in user) providers are cached the same way, so a worker keeps one MSAL
-client (its OpenID configuration read once) per target; their token cache blob
-is in the exports storage account, reached like the exports themselves.
-
-The origin policy (`targets.origins`) is applied again here, where credentials
-are read: a target that reached an activity without passing the trigger's
-validation still cannot send a credential to this machine's loopback interface
-unless loopback upstreams are allowed.
+The connector declares what its API expects of a credential (`TokenEndpoint`); `credentials.selection` resolves
+the target's named credential with it and keeps providers per process.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import ErrorKind, ExportConnector, UpstreamError
-from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenProvider, TokenProvider
-from connectors.delegated import BlobTokenCache, DelegatedTokenProvider
-from connectors.registry import build_connector
-from connectors.sailpoint import default_token_url
-from sinks.storage_clients import StorageSettings
-from targets.model import MsalTokenCache
-from targets.origins import check_origin_policy
-
-_providers: dict[str, TokenProvider] = {}
-_lock = threading.Lock()
-
-
-def _env(name: str, environ: Mapping[str, str]) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise UpstreamError(ErrorKind.AUTH, f"credential setting {name} is not set")
-    return value
-
-
-def _allowed_origin(url: str, what: str, target: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    try:
-        return check_origin_policy(url, what, env)
-    except ValueError as exc:
-        raise UpstreamError(ErrorKind.PERMANENT, f"target {target.get('name')!r}: {exc}") from None
-
-
-def token_provider_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> TokenProvider:
-    env = os.environ if environ is None else environ
-    auth = target["auth"]
-    _allowed_origin(target["base_url"], "base_url", target, env)
-    if auth["kind"] == "bearer_env":
-        return StaticTokenProvider(auth["env"], env)
-    if auth["kind"] == "client_credentials_env":
-        token_url = auth.get("token_url") or default_token_url(target["base_url"])
-        _allowed_origin(token_url, "token_url", target, env)
-        client_id, secret = _env(auth["client_id_env"], env), _env(auth["client_secret_env"], env)
-        key = hashlib.sha256(f"{token_url}\0{client_id}\0{secret}".encode()).hexdigest()
-        with _lock:
-            if key not in _providers:
-                _providers[key] = ClientCredentialsTokenProvider(token_url, client_id, secret)
-            return _providers[key]
-    if auth["kind"] == "msal_token_cache":
-        return _delegated_provider(target["name"], auth, env)
-    raise UpstreamError(ErrorKind.PERMANENT, f"unsupported auth kind {auth['kind']!r}")
-
-
-def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, str]) -> TokenProvider:
-    try:
-        settings = MsalTokenCache.model_validate(auth)  # its authority_host passes the origin policy
-        storage = StorageSettings.from_env(env)
-        container, blob = settings.cache_location(name, storage.container)
-    except ValueError as exc:
-        raise UpstreamError(ErrorKind.PERMANENT, f"token cache of target {name!r}: {exc}") from None
-    identity = [name, storage.connection_string, storage.blob_account_url, container, blob, settings.client_id]
-    key = hashlib.sha256(json.dumps([*identity, settings.authority, list(settings.scopes)]).encode()).hexdigest()
-    with _lock:
-        if key not in _providers:
-            cache = BlobTokenCache(storage.blob_service().get_blob_client(container, blob))
-            _providers[key] = DelegatedTokenProvider(
-                name, settings.client_id, settings.authority, settings.scopes, cache
-            )
-        return _providers[key]
+from connectors.base import ExportConnector
+from connectors.registry import build_connector, connector_type
+from credentials.selection import token_provider_for
 
 
 def connector_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ExportConnector:
+    tokens = token_provider_for(target, connector_type(target["connector"]).token_endpoint, environ)
     return build_connector(
-        target["connector"], target["base_url"], target["params"], token_provider_for(target, environ),
+        target["connector"],
+        target["base_url"],
+        target["params"],
+        tokens,
         max_export_bytes=target.get("max_export_bytes"),
-    )  # fmt: skip
+    )

@@ -17,7 +17,7 @@ from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
-from connectors.errors import clean_message
+from connectors.redaction import clean_message
 from connectors.timestamps import parse_timestamp, to_iso
 from orchestrators import names
 from sinks.blob_names import content_blob_name, manifest_blob_name

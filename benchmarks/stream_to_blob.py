@@ -35,7 +35,6 @@ from azure.storage.blob import BlobServiceClient
 from activities.connections import connector_for
 from activities.export_activities import download_export
 from benchmarks.environment import loopback_only, shared_azurite, use_storage
-from benchmarks.memory import peak_rss
 from connectors.base import JobState, JobStatus
 from local.azurite import Azurite, free_port
 from local.simulator import GRAPH_FIXTURE_TOKEN, expected_content
@@ -43,6 +42,7 @@ from local.simulator.content import csv_length
 from sinks.blob_writer import DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_IN_FLIGHT, write_stream
 from sinks.storage_clients import StorageSettings
 from targets import parse_targets
+from tests.support.memory import peak_rss
 
 CONTAINER = "bench-stream"
 CHUNK = 1024 * 1024

@@ -1,4 +1,4 @@
-"""The table of connectors: each name's parameter model and how to build it."""
+"""The table of connectors: each name's parameter model and connector class (which declares its defaults)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,28 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from connectors.api_client import TokenProvider
 from connectors.base import ExportConnector
-from connectors.credentials import TokenProvider
-from connectors.http import check_base_url
 from connectors.sailpoint import SailPointConnector, SailPointParams
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 
-Factory = Callable[..., ExportConnector]
-CONNECTORS: dict[str, tuple[type[BaseModel], Factory]] = {
+ConnectorType = type[VivaGoalsConnector | SailPointConnector]
+CONNECTORS: dict[str, tuple[type[BaseModel], ConnectorType]] = {
     "viva_goals": (VivaGoalsParams, VivaGoalsConnector),
     "sailpoint": (SailPointParams, SailPointConnector),
 }
 
 
-def _entry(connector: str) -> tuple[type[BaseModel], Factory]:
+def _entry(connector: str) -> tuple[type[BaseModel], ConnectorType]:
     try:
         return CONNECTORS[connector]
     except KeyError:
         raise ValueError(f"unknown connector {connector!r}; known: {', '.join(sorted(CONNECTORS))}") from None
+
+
+def connector_type(connector: str) -> ConnectorType:
+    """The class of connector `connector`: what it declares (error parser, token endpoint) without an instance."""
+    return _entry(connector)[1]
 
 
 def parse_params(connector: str, params: Mapping[str, Any]) -> BaseModel:
@@ -43,6 +47,8 @@ def build_connector(
     client: httpx.Client | None = None,
     max_export_bytes: int | None = None,
 ) -> ExportConnector:
-    model, factory = _entry(connector)
+    """The connector for `base_url` (checked once, by the API client that sends the token there)."""
+    model, connector_class = _entry(connector)
+    factory: Callable[..., ExportConnector] = connector_class  # parameters are checked against `model` above
     validated = params if isinstance(params, model) else model.model_validate(dict(params))
-    return factory(check_base_url(base_url), validated, tokens, client=client, max_export_bytes=max_export_bytes)
+    return factory(base_url, validated, tokens, client=client, max_export_bytes=max_export_bytes)

@@ -13,10 +13,13 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
-from connectors.errors import MAX_STATUS, parse_sailpoint_error, upstream_id
-from connectors.http import DEFAULT_PORTS, HttpExportConnector, origin_of, path_segment, read_json
+from connectors.envelopes import parse_sailpoint_error
+from connectors.export_connector import HttpExportConnector, TokenEndpoint
+from connectors.redaction import MAX_STATUS
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
+from connectors.transport import read_json
+from connectors.upstream_ids import path_segment, upstream_id
 
 STATES = {
     "not_started": JobState.NOT_STARTED,
@@ -78,11 +81,6 @@ class SailPointParams(BaseModel):
         return body
 
 
-def default_token_url(base_url: str) -> str:
-    scheme, host, port = origin_of(base_url)
-    return f"{scheme}://{host}{'' if port == DEFAULT_PORTS[scheme] else f':{port}'}/oauth/token"
-
-
 class SailPointConnector(HttpExportConnector[SailPointParams]):
     name = "sailpoint"
     parse_error = staticmethod(parse_sailpoint_error)
@@ -91,6 +89,7 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
     auth_hint = (
         "check the client id and secret (or personal access token), and that the client's scopes cover sp:config:export"
     )
+    token_endpoint = TokenEndpoint("/oauth/token", parse_sailpoint_error)  # on the tenant's API host
 
     def job_url(self, job_id: str) -> str:
         return self.api.url(f"sp-config/export/{path_segment(job_id)}")

@@ -19,9 +19,13 @@ import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
-from connectors.errors import MAX_STATUS, parse_graph_error, upstream_id
-from connectors.http import HttpExportConnector, check_download_url, path_segment, read_json
+from connectors.envelopes import parse_graph_error
+from connectors.export_connector import HttpExportConnector, TokenEndpoint
+from connectors.redaction import MAX_STATUS
 from connectors.timestamps import normalise_timestamp, parse_timestamp
+from connectors.transport import read_json
+from connectors.upstream_ids import path_segment, upstream_id
+from connectors.urls import check_download_url
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +117,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         "Viva Goals exports need a delegated (signed-in user) token with Goals-Export.ReadWrite.All to create "
         "and Goals-Export.Read.All to read; app-only tokens are not accepted"
     )
+    token_endpoint = TokenEndpoint(None, parse_graph_error)  # Graph's tokens come from Microsoft Entra ID
 
     def job_url(self, job_id: str) -> str:
         return self.api.url(f"{COLLECTION}/{path_segment(job_id)}")

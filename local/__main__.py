@@ -10,6 +10,7 @@ commands:
   simulator   run the upstream simulator (Viva Goals + SailPoint) on loopback
   run         run one export target through the local Durable runner
   signin      sign in once (device code) for a target with auth kind msal_token_cache; runs then refresh silently
+              (the same as python -m credentials.signin, which ships with the Function App)
   demo        start Azurite and the simulator, export one target of each connector, stop them
 """
 
@@ -28,7 +29,7 @@ def main(argv: list[str]) -> int:
 
         return run_main(rest)
     if command == "signin":
-        from local.signin import signin_main
+        from credentials.signin import signin_main
 
         return signin_main(rest)
     if command == "demo":

@@ -21,7 +21,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.errors import clip
+from connectors.redaction import clip
 from connectors.timestamps import to_iso
 from orchestrators import names
 from orchestrators.export_state import MAX_REASON, MAX_SHOWN_ID, ExportInput, ExportState

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from connectors.errors import clip
+from connectors.redaction import clip
 
 # Custom status must stay far below the host's 16 KB (UTF-16 JSON, so 2 bytes a character) and an event below a
 # Storage queue message's 64 KB, whatever an upstream sends: these bound every string copied into them.

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from azure.core.messaging import CloudEvent
 from azure.storage.queue import QueueClient
 
-from connectors.errors import clip
+from connectors.redaction import clip
 from connectors.timestamps import to_iso
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"

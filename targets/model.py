@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.http import check_base_url
 from connectors.registry import parse_params
+from connectors.retry_after import MAX_RETRY_AFTER_S
 from orchestrators.poll_policy import PollSettings
 from orchestrators.schedule_plan import valid_schedule
-from targets.origins import check_origin_policy, check_token_url
+from targets.origins import check_credential_url, check_origin_policy
 
 TARGET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -51,7 +51,7 @@ class ClientCredentialsFromEnv(_Strict):
     @field_validator("token_url")
     @classmethod
     def _safe_token_url(cls, value: str | None) -> str | None:
-        return value if value is None else check_token_url(value)
+        return value if value is None else check_credential_url(value, "token_url")
 
 
 GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -70,8 +70,8 @@ class MsalTokenCache(_Strict):
     """A delegated (signed-in user) token, refreshed silently from an MSAL token cache kept in a private blob.
 
     For APIs that accept no app-only token (Graph's Viva Goals export): a person signs in once with
-    `python -m local signin`, and scheduled runs refresh from the cache. See `connectors/delegated.py` for why
-    the cache is a blob in its own container of the exports storage account, not a Key Vault secret.
+    `python -m credentials.signin`, and scheduled runs refresh from the cache. See `credentials/token_cache.py`
+    for why the cache is a blob in its own container of the exports storage account, not a Key Vault secret.
     """
 
     kind: Literal["msal_token_cache"]
@@ -159,7 +159,7 @@ class PollConfig(_Strict):
     factor: float | None = Field(default=None, ge=1, le=10, allow_inf_nan=False)
     jitter: float | None = Field(default=None, ge=0, lt=1, allow_inf_nan=False)
     min_wait_s: float | None = Field(default=None, ge=0, le=HOUR, allow_inf_nan=False)
-    max_server_wait_s: float | None = _seconds(0, DAY)
+    max_server_wait_s: float | None = _seconds(0, MAX_RETRY_AFTER_S)  # no Retry-After is read as longer
     deadline_s: float | None = _seconds(0, 30 * DAY)
     max_recreations: int | None = _count(0, 100)
     max_transient_failures: int | None = _count(1, 1000)
@@ -189,7 +189,7 @@ class Target(_Strict):
     @field_validator("base_url")
     @classmethod
     def _safe_base_url(cls, value: str) -> str:
-        return check_origin_policy(check_base_url(value), "base_url")
+        return check_credential_url(value, "base_url")
 
     @field_validator("schedule")
     @classmethod

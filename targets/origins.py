@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Mapping
 
 import app_settings
-from connectors.http import check_base_url, is_loopback, origin_of
+from connectors.urls import check_base_url, is_loopback, origin_of
 
 ALLOW_LOOPBACK = "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -51,11 +51,9 @@ def check_origin_policy(url: str, what: str, environ: Mapping[str, str] | None =
     return url
 
 
-def check_token_url(url: str) -> str:
-    """A configured OAuth token endpoint: the rules of a base URL (absolute https, http only for loopback, no
-    credentials, query or fragment), then the loopback switch; the URL itself is kept as written."""
-    try:
-        check_base_url(url)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("base_url", "token_url")) from None
-    return check_origin_policy(url.strip(), "token_url")
+def check_credential_url(url: str, what: str, environ: Mapping[str, str] | None = None) -> str:
+    """A configured URL a credential is sent to (`base_url`, `token_url`), validated once: the URL rules of the
+    connectors (absolute https, http only for loopback, no credentials, query or fragment), then the loopback
+    switch. Returned stripped; a base URL also loses its trailing slash (`connectors.urls.check_base_url`)."""
+    normalised = check_base_url(url, what)
+    return check_origin_policy(normalised if what == "base_url" else url.strip(), what, environ)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.credentials import StaticTokenProvider
-from connectors.http import HttpSettings
+from connectors.transport import HttpSettings
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 from tests.support.hostile_upstream import HostileUpstream
 from tests.support.targets import ORG, VIEW
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from benchmarks.memory import peak_rss
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from tests.connectors.hostile import viva
 from tests.support.hostile_upstream import Reply, Request, graph_job, gzip_of_zeros, hostile_upstream, zeros
+from tests.support.memory import peak_rss
 
 MIB = 2**20
 BOMB = 128 * MIB  # what the body inflates to; the old client held all of it (and a copy) at once

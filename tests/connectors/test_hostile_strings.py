@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.credentials import ClientCredentialsTokenProvider, StaticTokenProvider
-from connectors.errors import MAX_ID, MAX_MESSAGE, MAX_STATUS, REDACTED
-from connectors.http import HttpSettings
+from connectors.envelopes import parse_sailpoint_error
+from connectors.redaction import MAX_MESSAGE, MAX_STATUS, REDACTED
 from connectors.sailpoint import SailPointConnector, SailPointParams
+from connectors.transport import HttpSettings
+from connectors.upstream_ids import MAX_ID
+from credentials.client_credentials import ClientCredentialsTokenProvider
+from credentials.static_token import StaticTokenProvider
 from tests.connectors.hostile import TOKEN, viva
 from tests.support.hostile_upstream import Reply, Request, Scenario, graph_job, hostile_upstream
 
@@ -58,9 +61,11 @@ def test_a_70_kb_sailpoint_failure_message_is_cut_with_a_marker() -> None:
     body = {"jobId": "sp-1", "status": "FAILED", "message": "reason " * 10_000}
     with hostile_upstream(answer(body)) as upstream:
         conn = SailPointConnector(
-            f"{upstream.url}/v2025", SailPointParams(), StaticTokenProvider("T", {"T": SP_TOKEN}),
+            f"{upstream.url}/v2025",
+            SailPointParams(),
+            StaticTokenProvider("T", {"T": SP_TOKEN}),
             settings=HttpSettings(trust_env=False),
-        )  # fmt: skip
+        )
         job = conn.get_job("sp-1")
     assert job.failure_reason is not None
     assert len(job.failure_reason) == MAX_MESSAGE
@@ -106,9 +111,11 @@ def test_a_sailpoint_failure_message_echoing_the_bearer_token_is_redacted() -> N
 
     with hostile_upstream(scenario) as upstream:
         conn = SailPointConnector(
-            f"{upstream.url}/v2025", SailPointParams(), StaticTokenProvider("T", {"T": SP_TOKEN}),
+            f"{upstream.url}/v2025",
+            SailPointParams(),
+            StaticTokenProvider("T", {"T": SP_TOKEN}),
             settings=HttpSettings(trust_env=False),
-        )  # fmt: skip
+        )
         job = conn.get_job("sp-1")
     assert job.failure_reason == f"token {REDACTED} is not welcome"
 
@@ -118,7 +125,9 @@ def test_a_token_endpoint_error_echoing_the_client_secret_is_redacted() -> None:
         reply.json(503, {"error": "server_error", "error_description": f"could not check {request.body.decode()}"})
 
     with hostile_upstream(scenario) as upstream:
-        tokens = ClientCredentialsTokenProvider(f"{upstream.url}/oauth/token", "client-1", CLIENT_SECRET)
+        tokens = ClientCredentialsTokenProvider(
+            f"{upstream.url}/oauth/token", "client-1", CLIENT_SECRET, parse_sailpoint_error
+        )
         with pytest.raises(UpstreamError) as caught:
             tokens.get_token()
     assert caught.value.kind is ErrorKind.TRANSIENT

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.base import JobStatus, UpstreamError
-from connectors.credentials import StaticTokenProvider
 from connectors.sailpoint import SailPointConnector, SailPointParams
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 
 TOKENS = StaticTokenProvider("T", {"T": "fixture-token"})
 VIVA = VivaGoalsConnector(
@@ -26,9 +26,21 @@ SAILPOINT = SailPointConnector("https://acme.api.identitynow.com/beta", SailPoin
 HEADER_VALUES = st.text(st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=40)
 SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=40)
 FIELDS = st.sampled_from(
-    ["id", "status", "jobId", "expirationDateTime", "expiration", "createdDateTime", "created", "resourceLocation",
-     "statusDetail", "message", "value", "completed"]
-)  # fmt: skip
+    [
+        "id",
+        "status",
+        "jobId",
+        "expirationDateTime",
+        "expiration",
+        "createdDateTime",
+        "created",
+        "resourceLocation",
+        "statusDetail",
+        "message",
+        "value",
+        "completed",
+    ]
+)
 PAYLOADS = st.recursive(
     st.dictionaries(FIELDS, SCALARS, max_size=8),
     lambda inner: st.dictionaries(FIELDS, inner, max_size=3),

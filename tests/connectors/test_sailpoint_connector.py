@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from connectors.base import ErrorKind, JobState, UpstreamError
-from connectors.credentials import ClientCredentialsTokenProvider
+from connectors.envelopes import parse_sailpoint_error
 from connectors.sailpoint import SailPointConnector, SailPointParams
+from credentials.client_credentials import ClientCredentialsTokenProvider
 from local.simulator import SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from tests.support.content import expected_sha256
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 def tokens(
     sim: Simulator, client: str = SAILPOINT_FIXTURE_CLIENT, secret: str = SAILPOINT_FIXTURE_SECRET
 ) -> ClientCredentialsTokenProvider:
-    return ClientCredentialsTokenProvider(sim.sailpoint_token_url, client, secret)
+    return ClientCredentialsTokenProvider(sim.sailpoint_token_url, client, secret, parse_sailpoint_error)
 
 
 def connector(
@@ -67,9 +68,10 @@ def test_unknown_job_is_permanent_404(simulator: Simulator) -> None:
 
 def test_server_rejecting_types_is_permanent_with_its_message(simulator: Simulator) -> None:
     simulator.inject(
-        "sp.create", status=400,
+        "sp.create",
+        status=400,
         body={"detailCode": "400.1 Bad Request Content", "messages": [{"text": "Supplied types are not supported"}]},
-    )  # fmt: skip
+    )
     with pytest.raises(UpstreamError) as caught:
         connector(simulator).start_job()
     assert caught.value.kind is ErrorKind.PERMANENT
@@ -131,16 +133,6 @@ def test_rate_limit_gives_429_with_retry_after(simulator: Simulator) -> None:
     assert caught.value.status_code == 429
     assert caught.value.retry_after_s is not None
     assert 1 <= caught.value.retry_after_s <= 10
-
-
-def test_expired_results_are_reported_as_expired(simulator: Simulator) -> None:
-    conn = connector(simulator)
-    job = conn.start_job()
-    done = [conn.get_job(job.job_id) for _ in range(2)][-1]
-    simulator.expire(job.job_id)
-    with pytest.raises(UpstreamError) as caught, conn.open_content(done):
-        pass
-    assert caught.value.kind is ErrorKind.EXPIRED
 
 
 def test_missing_bearer_is_401_in_the_documented_shape(simulator: Simulator) -> None:

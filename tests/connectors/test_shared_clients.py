@@ -6,9 +6,9 @@ import pytest
 
 from activities.export_activities import check_export_job
 from connectors.clients import close_all
-from connectors.credentials import StaticTokenProvider
-from connectors.http import HttpSettings
 from connectors.registry import build_connector
+from connectors.transport import HttpSettings
+from credentials.static_token import StaticTokenProvider
 from targets import parse_targets
 from tests.connectors.hostile import PARAMS, TOKEN
 from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream

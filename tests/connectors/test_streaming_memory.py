@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
-from benchmarks.memory import peak_rss
-from connectors.credentials import StaticTokenProvider
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.support.content import expected_sha256
+from tests.support.memory import peak_rss
 from tests.support.targets import ORG, VIEW
 
 GIB = 2**30

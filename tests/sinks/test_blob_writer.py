@@ -16,7 +16,6 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.memory import peak_rss
 from local.azurite import Azurite
 from sinks.blob_writer import (
     DEFAULT_BLOCK_SIZE,
@@ -26,6 +25,7 @@ from sinks.blob_writer import (
     existing_blob,
     write_stream,
 )
+from tests.support.memory import peak_rss
 
 pytestmark = pytest.mark.integration
 

@@ -1,51 +1,39 @@
-"""Where bearer tokens come from. Tokens live only here and in request headers.
+"""OAuth2 client credentials: a token fetched with a client id and secret, cached until shortly before expiry.
 
-A token is never returned from an activity, logged, or put in an exception:
-errors name the setting or the client id, never the value.
+Why cached per process: each poll would otherwise cost a token request, which the token endpoint's own rate
+limit punishes. The endpoint and the reader of its error envelope are given by the caller (the connector
+declares them), so this client knows no upstream. A token is never returned from an activity, logged, or put in
+an exception: errors name the client id, never the secret, and an echoed secret is blanked.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 
 from connectors.base import ErrorKind, UpstreamError
 from connectors.deadline import within
-from connectors.errors import parse_sailpoint_error
-from connectors.http import HttpSettings, fetch, parse_retry_after, utcnow
-
-
-class TokenProvider(Protocol):
-    def get_token(self, *, force_refresh: bool = False) -> str: ...
-
-
-class StaticTokenProvider:
-    """A ready bearer token read from an environment variable / app setting each time it is needed."""
-
-    def __init__(self, env_var: str, environ: Mapping[str, str] | None = None) -> None:
-        self.env_var = env_var
-        self._environ = environ
-
-    def get_token(self, *, force_refresh: bool = False) -> str:
-        value = (self._environ if self._environ is not None else os.environ).get(self.env_var, "").strip()
-        if not value:
-            raise UpstreamError(ErrorKind.AUTH, f"no bearer token: set the environment variable {self.env_var}")
-        return value
+from connectors.envelopes import ErrorParser
+from connectors.retry_after import parse_retry_after
+from connectors.transport import HttpSettings, fetch
 
 
 class ClientCredentialsTokenProvider:
-    """OAuth2 client credentials (SailPoint), cached until shortly before expiry; thread-safe."""
+    """OAuth2 client credentials, cached until shortly before expiry; thread-safe.
+
+    `parse_error` reads the endpoint's error envelope (the connector that needs the token names it).
+    """
 
     def __init__(
         self,
         token_url: str,
         client_id: str,
         client_secret: str,
+        parse_error: ErrorParser,
         *,
         http: httpx.Client | None = None,
         settings: HttpSettings | None = None,
@@ -54,6 +42,7 @@ class ClientCredentialsTokenProvider:
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
+        self._parse_error = parse_error
         self._settings = settings or HttpSettings()
         self._http = http
         self._monotonic = monotonic
@@ -81,12 +70,14 @@ class ClientCredentialsTokenProvider:
         self.fetches += 1
         if response.status_code == 429 or response.status_code >= 500:
             # The endpoint's own words, with the secret it was sent blanked (an echo must not be stored).
-            details = parse_sailpoint_error(response.content, f"HTTP {response.status_code}", self._secret)
-            wait = parse_retry_after(response.headers.get("Retry-After"), utcnow())
+            details = self._parse_error(response.content, f"HTTP {response.status_code}", self._secret)
+            wait = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
             raise UpstreamError(
-                ErrorKind.TRANSIENT, f"token endpoint: {details.message}", status_code=response.status_code,
+                ErrorKind.TRANSIENT,
+                f"token endpoint: {details.message}",
+                status_code=response.status_code,
                 retry_after_s=wait,
-            )  # fmt: skip
+            )
         if not response.is_success:
             raise UpstreamError(
                 ErrorKind.AUTH,

@@ -1,38 +1,27 @@
 """Both upstream error envelopes, read in one place, tolerant of every documented spelling.
 
-Why: users complain most that the upstream's own reason never reaches them,
-so the server's message is what an `UpstreamError` carries, and the two
-services (and their own documents) disagree on the shape:
+Why: the server's message is what an `UpstreamError` carries, and the two services (and their own documents)
+disagree on the shape:
 
 - Graph: `{"error": {code, message, target?, innerError|innererror: {code, ...}}}`.
 - SailPoint: `{detailCode, trackingId, messages: [{text}]}`; `{"error": "..."}` on
   401; `{"message": "..."}` on 429; OAuth's `{"error", "error_description"}`.
 
-Whatever arrives, the result is a short single-line message and a code, never
-the raw body. A body could echo a request header, so anything shaped like a
-bearer token or a JWT is blanked out of the message before it goes anywhere.
+Whatever arrives, the result is a short single-line message (redacted, `connectors.redaction`) and a code,
+never the raw body. A connector names its parser (`HttpExportConnector.parse_error`); the code that sends
+requests takes the parser it is given.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from connectors.base import ErrorKind, UpstreamError
+from connectors.redaction import clean_message, redact
 
-MAX_MESSAGE = 500
-MAX_ID = 256  # Graph's and SailPoint's ids are under 100 characters; a longer one is not an id
-MAX_STATUS = 64  # a status value is one word; a longer one is cut (and then maps to no known state)
 MAX_BODY = 64 * 1024  # an error envelope is small; more than this is not one
-REDACTED = "[redacted]"
-_SECRET_SHAPES = re.compile(
-    r"(?i:bearer)\s+(?:\[redacted\]|[A-Za-z0-9._~+/=-]{16,})"  # an Authorization header value
-    r"|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?"  # a JWT (header.payload[.signature])
-)
 
 
 @dataclass(frozen=True)
@@ -44,40 +33,7 @@ class ErrorDetails:
     target: str | None = None
 
 
-def redact(text: str, *secrets: str | None) -> str:
-    """`text` with every given secret (as is or URL-encoded), bearer header value and JWT-shaped string replaced."""
-    for secret in secrets:
-        if secret:
-            for form in {secret, quote(secret, safe=""), quote(secret, safe="/")}:
-                text = text.replace(form, REDACTED)
-    return _SECRET_SHAPES.sub(REDACTED, text)
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters; a cut one ends with its length and a short digest, so it says it
-    was cut and two cut texts stay distinguishable. The one way every bounded text is cut."""
-    if len(text) <= limit:
-        return text
-    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
-    tail = f"… [{len(text)} chars, sha256 {digest}]"
-    return (text[: max(limit - len(tail), 0)] + tail)[:limit]
-
-
-def clean_message(text: str, *secrets: str | None, limit: int = MAX_MESSAGE) -> str:
-    """Upstream free text as one line of at most `limit` characters, redacted before it is cut, marked if cut."""
-    return clip(redact(" ".join(text.split()), *secrets), limit)
-
-
-def upstream_id(value: object, what: str = "job id") -> str:
-    """An upstream id kept exactly (it is sent back to poll the job), or a PERMANENT protocol error.
-
-    An id is not hashed: the upstream must recognise it when it is sent back. One that is empty, longer than
-    `MAX_ID` or holds unprintable characters is no id this client can use or show.
-    """
-    if not isinstance(value, str) or not value or len(value) > MAX_ID or not value.isprintable():
-        shown = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
-        raise UpstreamError(ErrorKind.PERMANENT, f"the upstream answered an unusable {what} ({shown}); refused")
-    return value
+ErrorParser = Callable[..., ErrorDetails]  # (body, fallback, *secrets to redact)
 
 
 def _load(body: bytes | str | None) -> Any:

@@ -1,10 +1,13 @@
-"""`python -m local signin TARGET --targets FILE`: sign a person in once, so scheduled runs can act for them.
+"""`python -m credentials.signin TARGET --targets FILE`: sign a person in once, so scheduled runs can act for them.
 
 Graph's Viva Goals export API takes delegated tokens only, and a timer cannot sign in. This command runs the
 device code flow (it works from any terminal, also one without a browser, and never sees a password), then stores
 MSAL's token cache in the target's private cache blob, replacing whatever was there: a new sign-in supersedes the
 old one, and workers pick it up on their next token request. Runs then refresh tokens silently
-(`connectors/delegated.py`) until the refresh token is refused, and that error tells the user to run this again.
+(`credentials/delegated.py`) until the refresh token is refused, and that error tells the user to run this again.
+
+It is an operator's tool of the production code, so it ships with it (`local/`, which the deployment leaves out,
+keeps `python -m local signin` as an alias); the delegated credential names this command in its errors.
 
 The verification URL and code go to stderr; stdout gets one line naming the account. No token is printed.
 Exit codes: 0 signed in, 1 sign-in or storage failed, 2 bad targets file, target or auth kind, 130 Ctrl-C.
@@ -23,25 +26,30 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 
 import app_settings
 from connectors.base import UpstreamError
-from connectors.delegated import (
+from credentials.msal_client import (
     IDP_UNREACHABLE,
     PUBLIC_CLIENT_DISABLED,
-    BlobTokenCache,
     consent_hint,
     describe,
     error_summary,
     needs_consent,
     public_client,
     public_client_hint,
-    storage_error,
 )
+from credentials.token_cache import BlobTokenCache, storage_error
 from sinks.storage_clients import StorageSettings
 from targets import TargetsError, load_targets
 from targets.model import MsalTokenCache
 
+PROG = "python -m credentials.signin"
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"
 CONNECTION_STRING = "EXPORTS_STORAGE_CONNECTION_STRING"
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
+
+
+def signin_command(target: str) -> str:
+    """The command a person runs to sign in (again) for `target`, as errors quote it."""
+    return f"{PROG} {target} --targets <your targets file>"
 
 
 class SigninError(Exception):
@@ -50,7 +58,7 @@ class SigninError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m local signin",
+        prog=PROG,
         description="Sign in once (device code flow) for a target whose auth kind is msal_token_cache.",
     )
     parser.add_argument("target", help="name of the target in the targets file")
@@ -166,3 +174,7 @@ def signin_main(argv: list[str], *, http_client: Any | None = None) -> int:
         return INTERRUPTED
     print(f"signed in as {username} for target {args.target!r}; token cache stored in blob {cache.ref}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(signin_main(sys.argv[1:]))

@@ -1,0 +1,186 @@
+"""What every connector promises, checked against each one on the simulator over real HTTP.
+
+Both connectors send through the same API client, but each reaches it through its own paths, envelope and
+token provider, so a shared promise is checked for each, not once: a 401 asks for a fresh token exactly once,
+a 429 carries the server's `Retry-After`, a token echoed in an error body never reaches a message, a hostile
+job id is requested as one escaped path segment, and an expired result reads as EXPIRED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
+from connectors.envelopes import parse_sailpoint_error
+from connectors.redaction import REDACTED
+from connectors.sailpoint import SailPointConnector, SailPointParams
+from connectors.upstream_ids import path_segment
+from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from credentials.client_credentials import ClientCredentialsTokenProvider
+from credentials.static_token import StaticTokenProvider
+from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
+from tests.support.targets import ORG, VIEW
+
+pytestmark = pytest.mark.integration
+
+JWT_LIKE = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
+
+
+class CountingTokens:
+    """The connector's real token provider, with a count of the fresh tokens the connector asked for."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.forced: int = 0
+        self.issued: list[str] = []
+
+    def get_token(self, *, force_refresh: bool = False) -> str:
+        self.forced += force_refresh
+        token: str = self.inner.get_token(force_refresh=force_refresh)
+        self.issued.append(token)
+        return token
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One connector as the contract sees it: how to build it, its simulator routes, its error envelope."""
+
+    name: str
+    build: Callable[[Simulator, CountingTokens], ExportConnector]
+    tokens: Callable[[Simulator], Any]
+    create_route: str
+    status_route: str
+    job_path: str  # the collection the job's URL sits under
+    envelope: Callable[[str], dict[str, Any]]  # an error body carrying `message` in this upstream's shape
+
+
+VIVA_GOALS = Upstream(
+    "viva_goals",
+    lambda sim, tokens: VivaGoalsConnector(
+        sim.graph_base_url, VivaGoalsParams(goals_organization_id=ORG, explorer_view_id=VIEW), tokens
+    ),
+    lambda sim: StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}),
+    "graph.create",
+    "graph.get",
+    "/exportJobs/",
+    lambda message: {"error": {"code": "badRequest", "message": message}},
+)
+SAILPOINT = Upstream(
+    "sailpoint",
+    lambda sim, tokens: SailPointConnector(sim.sailpoint_base_url("v2025"), SailPointParams(), tokens),
+    lambda sim: ClientCredentialsTokenProvider(
+        sim.sailpoint_token_url, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, parse_sailpoint_error
+    ),
+    "sp.create",
+    "sp.status",
+    "/sp-config/export/",
+    lambda message: {"detailCode": "400.1 Bad request content", "messages": [{"text": message}]},
+)
+
+
+@pytest.fixture(params=[VIVA_GOALS, SAILPOINT], ids=lambda upstream: upstream.name)
+def upstream(request: pytest.FixtureRequest) -> Upstream:
+    value: Upstream = request.param
+    return value
+
+
+def connect(sim: Simulator, upstream: Upstream) -> tuple[ExportConnector, CountingTokens]:
+    tokens = CountingTokens(upstream.tokens(sim))
+    return upstream.build(sim, tokens), tokens
+
+
+def finished(conn: ExportConnector) -> JobStatus:
+    job = conn.start_job()
+    for _ in range(10):
+        job = conn.get_job(job.job_id)
+        if not job.state.is_active:
+            return job
+    raise AssertionError(f"job {job.job_id} did not finish")
+
+
+def test_a_refused_token_is_refreshed_exactly_once_then_reported_as_auth(
+    simulator: Simulator, upstream: Upstream
+) -> None:
+    conn, tokens = connect(simulator, upstream)
+    job = conn.start_job()
+    simulator.inject(upstream.status_route, status=401, count=2)
+
+    with pytest.raises(UpstreamError) as caught:
+        conn.get_job(job.job_id)
+
+    assert caught.value.kind is ErrorKind.AUTH
+    assert tokens.forced == 1
+    assert [r.status for r in simulator.stats.requests_for(upstream.status_route)] == [401, 401]
+    assert "refused again after fetching a fresh token" in caught.value.message
+    assert not any(token in str(caught.value) for token in tokens.issued)
+
+
+def test_a_token_refused_once_is_refreshed_and_the_call_succeeds(simulator: Simulator, upstream: Upstream) -> None:
+    conn, tokens = connect(simulator, upstream)
+    job = conn.start_job()
+    simulator.inject(upstream.status_route, status=401)
+
+    assert conn.get_job(job.job_id).job_id == job.job_id
+    assert tokens.forced == 1
+    assert [r.status for r in simulator.stats.requests_for(upstream.status_route)] == [401, 200]
+
+
+@pytest.mark.parametrize(("status", "retry_after", "expected"), [(429, "7", 7.0), (503, None, None)])
+def test_throttling_and_server_errors_are_transient_with_the_server_wait(
+    simulator: Simulator, upstream: Upstream, status: int, retry_after: str | None, expected: float | None
+) -> None:
+    conn, _ = connect(simulator, upstream)
+    simulator.inject(upstream.create_route, status=status, retry_after=retry_after)
+
+    with pytest.raises(UpstreamError) as caught:
+        conn.start_job()
+
+    assert caught.value.kind is ErrorKind.TRANSIENT
+    assert caught.value.status_code == status
+    assert caught.value.retry_after_s == expected
+
+
+def test_an_error_body_echoing_the_token_reaches_no_message(simulator: Simulator, upstream: Upstream) -> None:
+    conn, tokens = connect(simulator, upstream)
+    job = conn.start_job()
+    sent = tokens.issued[-1]
+    echo = f"header was 'Authorization: Bearer {sent}', token {sent}, claims {JWT_LIKE}"
+    simulator.inject(upstream.status_route, status=400, body=upstream.envelope(echo))
+
+    with pytest.raises(UpstreamError) as caught:
+        conn.get_job(job.job_id)
+
+    text = f"{caught.value} {caught.value.to_dict()}"
+    assert sent not in text
+    assert "eyJhbGci" not in text
+    assert REDACTED in caught.value.message
+    assert caught.value.kind is ErrorKind.PERMANENT
+
+
+@pytest.mark.parametrize("job_id", ["..", "a/../../b", "x?$select=id"])
+def test_a_hostile_job_id_is_requested_as_one_escaped_segment(
+    simulator: Simulator, upstream: Upstream, job_id: str
+) -> None:
+    conn, _ = connect(simulator, upstream)
+
+    with pytest.raises(UpstreamError) as caught:
+        conn.get_job(job_id)
+
+    assert caught.value.kind is ErrorKind.PERMANENT  # the simulator does not know the job
+    [request] = simulator.stats.requests_for(upstream.status_route)
+    assert request.path.split("?")[0].endswith(upstream.job_path + path_segment(job_id))
+
+
+def test_content_after_the_result_expired_is_reported_as_expired(simulator: Simulator, upstream: Upstream) -> None:
+    conn, _ = connect(simulator, upstream)
+    done = finished(conn)
+    simulator.expire(done.job_id)
+
+    with pytest.raises(UpstreamError) as caught, conn.open_content(done):
+        pass
+
+    assert caught.value.kind is ErrorKind.EXPIRED

@@ -1,0 +1,53 @@
+"""What a target may ask each connector for, checked before any request: Explorer views, SP-Config types."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from connectors.registry import parse_params
+from connectors.sailpoint import SailPointParams
+from connectors.viva_goals import VivaGoalsParams, parse_explorer_view_url
+from tests.support.targets import ORG, VIEW
+
+
+def test_explorer_view_url_gives_both_ids() -> None:
+    url = f"https://goals.microsoft.com/org_uuid/{ORG}/objective-explorer?viewId={VIEW}"
+    assert parse_explorer_view_url(url) == (ORG, VIEW)
+    assert VivaGoalsParams(explorer_view_url=url).goals_organization_id == ORG
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"goals_organization_id": "not-a-guid", "explorer_view_id": VIEW},
+        {"explorer_view_url": "https://goals.microsoft.com/objective-explorer"},
+        {"explorer_view_url": f"https://goals.microsoft.com/org_uuid/{ORG}/objective-explorer"},
+        {"explorer_view_url": "x", "goals_organization_id": ORG},
+    ],
+)
+def test_viva_goals_params_reject_anything_else_saying_what_was_expected(params: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="expected goals_organization_id and explorer_view_id"):
+        VivaGoalsParams(**params)
+
+
+@given(st.text())
+def test_explorer_url_parser_only_raises_value_error(url: str) -> None:
+    with contextlib.suppress(ValueError):
+        parse_explorer_view_url(url)
+
+
+def test_unknown_sailpoint_types_are_rejected_before_any_request() -> None:
+    with pytest.raises(ValidationError, match=r"unknown SP-Config type.*WORKFLOWS"):
+        SailPointParams(include_types=["RULE", "WORKFLOWS"])
+    assert SailPointParams(include_types=["RULE"]).request_body() == {"includeTypes": ["RULE"]}
+
+
+def test_unknown_connector_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="sailpoint, viva_goals"):
+        parse_params("salesforce", {})

@@ -1,0 +1,143 @@
+"""The project's import graph has no cycle: not between modules, not between top-level packages.
+
+Why: a cycle means two rooms cannot be understood (or tested, or moved) one without the other, and it hides
+behind `TYPE_CHECKING` or a function-local import until a refactoring turns it into an ImportError. The graph
+is read from the source (the AST), so every import counts: module level, inside a function, or only for types.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIPPED = {".venv", "node_modules", ".git", ".azurite", ".mypy_cache", ".ruff_cache", "__pycache__"}
+
+Graph = dict[str, set[str]]
+
+
+def project_modules(root: Path) -> dict[str, Path]:
+    """Dotted name -> file of every project module (a package is named by its `__init__.py`)."""
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        relative = path.relative_to(root)
+        if SKIPPED & set(relative.parts):
+            continue
+        parts = list(relative.with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if parts:
+            modules[".".join(parts)] = path
+    return modules
+
+
+def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def imported_names(tree: ast.AST, module: str, is_package: bool) -> Iterable[str]:
+    """Every dotted name an import statement in `tree` may refer to: `from a import b` gives `a` and `a.b`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(node, module, is_package)
+            yield source
+            yield from (f"{source}.{alias.name}" for alias in node.names)
+
+
+def _owner(name: str, modules: Mapping[str, Path]) -> str | None:
+    """The project module `name` lives in (the longest dotted prefix that is one), or None."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in modules:
+            return candidate
+    return None
+
+
+def module_graph(root: Path = ROOT) -> Graph:
+    modules = project_modules(root)
+    graph: Graph = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for imported in imported_names(tree, name, path.name == "__init__.py"):
+            owner = _owner(imported, modules)
+            if owner is not None and owner != name and not name.startswith(f"{owner}."):
+                graph[name].add(owner)  # a module importing its own package's __init__ is no cycle
+    return graph
+
+
+def package_graph(modules: Graph) -> Graph:
+    graph: Graph = {}
+    for name, targets in modules.items():
+        top = name.split(".")[0]
+        graph.setdefault(top, set()).update(t.split(".")[0] for t in targets if t.split(".")[0] != top)
+    return graph
+
+
+def cycles(graph: Graph) -> list[list[str]]:
+    """The strongly connected components of more than one node (Tarjan), each sorted, largest first."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in sorted(graph.get(node, ())):
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found, key=len, reverse=True)
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_type_only_import(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "__init__.py").write_text("")
+    (tmp_path / "a" / "one.py").write_text("from a.two import X\n")
+    (tmp_path / "a" / "two.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from a import one\nX = 1\n"
+    )
+    (tmp_path / "b.py").write_text("import a.one\n")
+    graph = module_graph(tmp_path)
+    assert cycles(graph) == [["a.one", "a.two"]]
+    assert cycles(package_graph(graph)) == []
+
+
+def test_no_two_modules_import_each_other_even_indirectly() -> None:
+    assert cycles(module_graph()) == []
+
+
+def test_no_two_top_level_packages_import_each_other_even_indirectly() -> None:
+    assert cycles(package_graph(module_graph())) == []
+
+
+if __name__ == "__main__":  # print the graph's cycles: `python tests/test_import_graph.py`
+    graph = module_graph()
+    print("module cycles:", cycles(graph) or "none")
+    print("package cycles:", cycles(package_graph(graph)) or "none")
