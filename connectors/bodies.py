@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import httpx
 
 from connectors.base import ErrorKind, UpstreamError
+from connectors.clients import SOCKET_READ_BYTES
 
 CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ACCEPT_ENCODING = "gzip, deflate"
@@ -64,13 +65,19 @@ class _Inflater:
 
 
 def decoded_chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
-    """The decoded body of a streamed `response`, in pieces of at most `chunk_size` bytes."""
+    """The decoded body of a streamed `response`, in pieces of at most `chunk_size` bytes.
+
+    Pieces as large as a socket read are passed on as they arrived: httpx would otherwise copy every byte
+    twice more to re-cut them into pieces of the same size.
+    """
     coding = content_coding(response)
+    as_read = SOCKET_READ_BYTES is not None and chunk_size >= SOCKET_READ_BYTES
+    raw_pieces = response.iter_raw(None if as_read else chunk_size)
     if coding is None:
-        yield from response.iter_raw(chunk_size)
+        yield from raw_pieces
         return
     inflater = _Inflater(coding)
-    for raw in response.iter_raw(chunk_size):
+    for raw in raw_pieces:
         yield from inflater.feed(raw, chunk_size)
     inflater.finish()
 

@@ -4,6 +4,13 @@ Why: an activity call used to build a client of its own, so every poll opened a 
 handshake on https) and left it for the garbage collector. A shared client keeps its connections alive
 between polls of the same worker. httpx clients are safe to use from several threads at once; the table is
 guarded by a lock, and every client is closed when the interpreter exits.
+
+Socket reads are 1 MiB rather than httpcore's 64 KiB. httpcore reads a response a fixed-size piece at a
+time and sets the socket's timeout before each read, so a 64 KiB read costs several system calls and a
+pass through h11 and httpx for every 64 KiB of a download. Measured on this stack (simulator -> httpx on
+loopback, bytes discarded) the larger read doubled the rate (224-286 -> 485-540 MiB/s) and halved the CPU
+per GiB, and it moved the download activity from about 0.85x to above 0.9x of a plain upload. A read
+allocates at most its size and keeps only what arrived, so a small JSON answer costs no more memory.
 """
 
 from __future__ import annotations
@@ -12,7 +19,21 @@ import atexit
 import threading
 from collections.abc import Callable, Hashable
 
+import httpcore
 import httpx
+
+
+def _read_larger_pieces(http11: type, size: int) -> int | None:
+    """Make every HTTP/1.1 connection read up to `size` bytes at a time; the read size, or None if unknown."""
+    current = getattr(http11, "READ_NUM_BYTES", None)
+    if not isinstance(current, int):  # a later httpcore reads some other way: leave it as it is
+        return None
+    http11.READ_NUM_BYTES = max(current, size)  # type: ignore[attr-defined]
+    return max(current, size)
+
+
+# The most one socket read returns (None if this httpcore does not say): no raw piece of a body is larger.
+SOCKET_READ_BYTES = _read_larger_pieces(httpcore.HTTP11Connection, 1024 * 1024)
 
 _clients: dict[tuple[Hashable, ...], httpx.Client] = {}
 _lock = threading.Lock()

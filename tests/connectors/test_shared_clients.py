@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from activities.export_activities import check_export_job
-from connectors.clients import close_all
+from connectors.clients import SOCKET_READ_BYTES, close_all
 from connectors.registry import build_connector
 from connectors.transport import HttpSettings
 from credentials.static_token import StaticTokenProvider
 from targets import parse_targets
 from tests.connectors.hostile import PARAMS, TOKEN
-from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream
+from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream, zeros
 from tests.support.targets import viva_raw
 
 
@@ -47,3 +48,22 @@ def test_closing_the_shared_clients_leaves_the_next_call_a_working_client() -> N
         again = settings.client_for(upstream.url)
         assert again is not first
         assert again.get(f"{upstream.graph_base_url}/x").status_code == 200
+
+
+def test_a_large_body_arrives_in_socket_reads_larger_than_httpcores_64_kib() -> None:
+    body = 16 * 1024 * 1024
+
+    def download(request: Request, reply: Reply) -> None:
+        reply.head(200, {"Content-Length": str(body)})
+        for piece in zeros(body):
+            reply.write(piece)
+
+    with (
+        hostile_upstream(download) as upstream,
+        httpx.Client() as client,
+        client.stream("GET", f"{upstream.url}/content") as response,
+    ):
+        pieces = [len(piece) for piece in response.iter_raw()]
+    assert sum(pieces) == body
+    assert SOCKET_READ_BYTES is not None
+    assert 64 * 1024 < max(pieces) <= SOCKET_READ_BYTES
