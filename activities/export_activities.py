@@ -1,9 +1,10 @@
 """The four activities of an export: create, check, download, publish.
 
-Each takes and returns small JSON values and never a token. Classified
-upstream failures come back as `{"error": {...}}` so the orchestrator decides
-what they mean; anything else raises and the orchestrator treats it as a
-transient failure of the activity.
+Each takes and answers the JSON of a type in `orchestrators.contracts` and
+never a token, and validates the target it is given into `targets.Target`
+before using it. Classified upstream failures are answered as a `Failure` so
+the orchestrator decides what they mean; anything else raises and the
+orchestrator treats it as a transient failure of the activity.
 """
 
 from __future__ import annotations
@@ -17,14 +18,25 @@ from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
-from connectors.redaction import clean_message
+from connectors.redaction import clean_message, clip
 from connectors.timestamps import parse_timestamp, to_iso
 from orchestrators import names
+from orchestrators.contracts import (
+    CheckJobRequest,
+    CreateJobRequest,
+    DownloadRequest,
+    Failure,
+    JobAnswer,
+    PublishRequest,
+    StoredExport,
+    TargetJson,
+)
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.events import build_export_event, to_json_dict
 from sinks.manifest import ExportManifest, read_manifest, update_latest, write_manifest
 from sinks.storage_clients import StorageSettings, build_publisher
+from targets import Target
 
 log = logging.getLogger(__name__)
 # httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.
@@ -37,83 +49,108 @@ def _guarded(call: Callable[[], Payload]) -> Payload:
         return call()
     except UpstreamError as error:
         log.warning("upstream call failed: %s", error)
-        return {"error": error.to_dict()}
+        return Failure(error=error).to_json()
     except AzureError as error:  # our own storage, not the upstream: its own kind, so the user looks in the right place
         failure = UpstreamError(ErrorKind.STORAGE, f"Blob Storage: {clean_message(str(error).strip() or repr(error))}")
         log.warning("storage call failed: %s", failure)
-        return {"error": failure.to_dict()}
+        return Failure(error=failure).to_json()
+
+
+def _target(data: TargetJson) -> Target:
+    """The orchestration's target, validated again: one that cannot be used fails the run, never retried."""
+    try:
+        return Target.from_input(data)
+    except ValueError as exc:
+        raise UpstreamError(ErrorKind.PERMANENT, f"the target cannot be used: {clip(str(exc), 500)}") from None
 
 
 def create_export_job(payload: Payload) -> Payload:
     """Start the upstream job. A 409 is answered by looking up the running job, to adopt it."""
-    target = payload["target"]
+    request = CreateJobRequest.from_json(payload)
 
     def create() -> Payload:
-        connector = connector_for(target)
-        own = _own_job(connector, payload, target["name"])
+        target = _target(request.target)
+        connector = connector_for(target.to_input())
+        own = _own_job(connector, request, target.name)
         if own is not None:
-            log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target["name"], own.job_id)
-            return {"job": own.to_dict(), "adopted": True}
+            log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target.name, own.job_id)
+            return JobAnswer(job=own, adopted=True).to_json()
         try:
-            return {"job": connector.start_job().to_dict(), "adopted": False}
+            return JobAnswer(job=connector.start_job()).to_json()
         except UpstreamError as error:
             if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
                 raise
-            log.info("target %s: a job is already running upstream; adopting it", target["name"])
-            return {"job": connector.get_job(error.existing_job_id).to_dict(), "adopted": True}
+            log.info("target %s: a job is already running upstream; adopting it", target.name)
+            return JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True).to_json()
 
     return _guarded(create)
 
 
-def _own_job(connector: ExportConnector, payload: Payload, target: str) -> JobStatus | None:
+def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str) -> JobStatus | None:
     """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded."""
-    not_before = parse_timestamp(payload.get("not_before"))
+    not_before = parse_timestamp(request.not_before)
     if not_before is None:
         return None
-    exclude = payload.get("exclude_job_ids") or []
     container = StorageSettings.from_env().container_client()
     for job in connector.find_own_jobs(not_before):
-        if job.job_id not in exclude and read_manifest(container, manifest_blob_name(target, job.job_id)) is None:
+        if (
+            job.job_id not in request.exclude_job_ids
+            and read_manifest(container, manifest_blob_name(target, job.job_id)) is None
+        ):
             return job
     return None
 
 
 def check_export_job(payload: Payload) -> Payload:
-    target, job_id = payload["target"], payload["job_id"]
-    return _guarded(lambda: {"job": connector_for(target).get_job(job_id).to_dict()})
+    request = CheckJobRequest.from_json(payload)
+
+    def check() -> Payload:
+        target = _target(request.target)
+        return JobAnswer(job=connector_for(target.to_input()).get_job(request.job_id)).to_json()
+
+    return _guarded(check)
 
 
 def download_export(payload: Payload) -> Payload:
     """Stream the finished job into Blob Storage, write its manifest and move latest.json."""
-    target, job = payload["target"], JobStatus.from_dict(payload["job"])
-    instance_id = payload["instance_id"]
+    request = DownloadRequest.from_json(payload)
+    job, instance_id = request.job, request.instance_id
 
     def download() -> Payload:
+        target = _target(request.target)
         container = StorageSettings.from_env().container_client()
-        reused = _already_stored(container, target["name"], job.job_id)
+        reused = _already_stored(container, target.name, job.job_id)
         if reused is not None:
-            return reused
-        with connector_for(target).open_content(job) as stream:
-            name = content_blob_name(target["name"], job.job_id, stream.content_type)
+            return reused.to_json()
+        with connector_for(target.to_input()).open_content(job) as stream:
+            name = content_blob_name(target.name, job.job_id, stream.content_type)
             written = write_stream(
-                container, name, stream.iter_bytes(), content_type=stream.content_type,
-                attempt_id=f"{instance_id}:{job.job_id}", expected_length=stream.content_length,
-                metadata={"target": target["name"], "connector": target["connector"]},
-            )  # fmt: skip
+                container,
+                name,
+                stream.iter_bytes(),
+                content_type=stream.content_type,
+                attempt_id=f"{instance_id}:{job.job_id}",
+                expected_length=stream.content_length,
+                metadata={"target": target.name, "connector": target.connector},
+            )
         manifest = ExportManifest(
-            target=target["name"], connector=target["connector"], job_id=job.job_id, instance_id=instance_id,
+            target=target.name,
+            connector=target.connector,
+            job_id=job.job_id,
+            instance_id=instance_id,
             blob=written,
-            created_at=job.created_at, completed_at=to_iso(datetime.now(UTC)),
+            created_at=job.created_at,
+            completed_at=to_iso(datetime.now(UTC)),
             upstream_expires_at=job.expires_at,
-        )  # fmt: skip
+        )
         manifest_name = write_manifest(container, manifest)
         update_latest(container, manifest)
-        return {"blob": manifest.blob.model_dump(), "manifest": manifest_name, "reused": False}
+        return StoredExport(blob=manifest.blob.model_dump(), manifest=manifest_name).to_json()
 
     return _guarded(download)
 
 
-def _already_stored(container: Any, target: str, job_id: str) -> Payload | None:
+def _already_stored(container: Any, target: str, job_id: str) -> StoredExport | None:
     """A re-run for a job already committed (manifest and blob agree) reuses it instead of downloading."""
     manifest = read_manifest(container, manifest_blob_name(target, job_id))
     if manifest is None:
@@ -122,16 +159,21 @@ def _already_stored(container: Any, target: str, job_id: str) -> Payload | None:
     if blob is None or blob.sha256 != manifest.blob.sha256:
         return None
     update_latest(container, manifest)
-    return {"blob": manifest.blob.model_dump(), "manifest": manifest_blob_name(target, job_id), "reused": True}
+    return StoredExport(blob=manifest.blob.model_dump(), manifest=manifest_blob_name(target, job_id), reused=True)
 
 
 def publish_export_event(payload: Payload) -> Payload:
-    target = payload["target"]
+    request = PublishRequest.from_json(payload)
     event = build_export_event(
-        target=target["name"], connector=target["connector"], instance_id=payload["instance_id"],
-        outcome=payload["outcome"], job_id=payload.get("job_id"), blob=payload.get("blob"),
-        manifest=payload.get("manifest"), error=payload.get("error"),
-    )  # fmt: skip
+        target=request.target.name,
+        connector=request.target.connector,
+        instance_id=request.instance_id,
+        outcome=request.outcome,
+        job_id=request.job_id,
+        blob=request.blob,
+        manifest=request.manifest,
+        error=request.error,
+    )
     return to_json_dict(build_publisher().publish(event))
 
 

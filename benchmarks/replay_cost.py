@@ -28,7 +28,7 @@ from local.cli import run_export
 from local.runner import LocalRunner, OrchestrationResult, replay_actions
 from local.runner.history import EventType
 from local.simulator import SimulatorConfig, run_simulator
-from orchestrators import names
+from orchestrators import names, poll_policy
 from orchestrators.export_orchestrator import export_orchestrator
 from tests.support.targets import viva_target
 
@@ -66,13 +66,17 @@ def record(polls: int, polls_per_generation: int, storage: Azurite) -> tuple[Orc
     """A full export whose job finishes at its `polls`-th status poll, recorded by the local runner."""
     use_storage(storage, CONTAINER)
     config = SimulatorConfig(job_polls=polls, retry_after_s=1, content_size=4096)
-    with run_simulator(config) as sim, LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.0) as runner:
-        target = viva_target(sim, name="replay", polls_per_generation=polls_per_generation)
-        began = time.perf_counter()
-        result = run_export(target, run_key=uuid.uuid4().hex, timer_scale=0.0, runner=runner)
-        elapsed = time.perf_counter() - began
-        assert result.status == "Completed", result.error
-        assert sim.stats.polls(result.output["job_id"]) == polls
+    default, poll_policy.POLLS_PER_GENERATION = poll_policy.POLLS_PER_GENERATION, polls_per_generation
+    try:
+        with run_simulator(config) as sim, LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.0) as runner:
+            target = viva_target(sim, name="replay")
+            began = time.perf_counter()
+            result = run_export(target, run_key=uuid.uuid4().hex, timer_scale=0.0, runner=runner)
+            elapsed = time.perf_counter() - began
+            assert result.status == "Completed", result.error
+            assert sim.stats.polls(result.output["job_id"]) == polls
+    finally:
+        poll_policy.POLLS_PER_GENERATION = default  # a constant in production; varied here to compare
     return result, elapsed
 
 

@@ -34,6 +34,7 @@ from local.runner import (
 )
 from local.runner.blob_store import LEASE_LIMITS, LEASE_SECONDS, DriverConflict
 from orchestrators import names
+from orchestrators.contracts import ExportProgress
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
 from sinks.storage_clients import StorageSettings
@@ -135,18 +136,18 @@ def run_export(
 
 def summary(target: Target, result: OrchestrationResult) -> dict[str, Any]:
     output = result.output if isinstance(result.output, dict) else {}
-    status = result.custom_status if isinstance(result.custom_status, dict) else {}
+    progress = ExportProgress.read(result.custom_status)
     return {
         "instance_id": result.instance_id,
         "target": target.name,
         "connector": target.connector,
         "status": "succeeded" if result.status == "Completed" else "failed",
         "runtime_status": result.status,
-        "job_id": output.get("job_id") or status.get("job_id"),
+        "job_id": output.get("job_id") or (progress.job_id if progress else None),
         "blob": output.get("blob"),
         "manifest": output.get("manifest"),
-        "polls": output.get("polls", status.get("polls")),
-        "recreations": output.get("recreations", status.get("recreations")),
+        "polls": output.get("polls", progress.polls if progress else None),
+        "recreations": output.get("recreations", progress.recreations if progress else None),
         "generations": result.generations,
         "event": output.get("event"),
         "error": result.error,

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from local.runner import RunnerEvent
+from orchestrators.contracts import ExportProgress
 
 
 def _text(value: Any) -> str:
@@ -31,8 +32,9 @@ class ProgressPrinter:
     def __call__(self, event: RunnerEvent) -> None:
         if self.quiet:
             return
-        if event.kind == "custom_status" and isinstance(event.detail.get("status"), dict):
-            self._status(event.detail["status"])
+        progress = ExportProgress.read(event.detail.get("status")) if event.kind == "custom_status" else None
+        if progress is not None:
+            self._status(progress)
         elif event.kind == "timer_created":
             self.console.print(
                 f"  … waiting {event.detail['seconds']:.0f} s (durable timer, due {_text(event.detail['fire_at'])})"
@@ -42,19 +44,19 @@ class ProgressPrinter:
         elif event.kind == "continued_as_new":
             self.console.print(f"  ↻ continued as new (generation {_text(event.detail['generation'])})")
 
-    def _status(self, status: dict[str, Any]) -> None:
-        key = (status.get("phase"), status.get("upstream_status"), status.get("polls"), status.get("bytes"))
-        if key == self._last or status.get("phase") == "waiting":
+    def _status(self, status: ExportProgress) -> None:
+        key = (status.phase, status.upstream_status, status.polls, status.bytes)
+        if key == self._last or status.phase == "waiting":
             return
         self._last = key
-        parts = [f"[bold]{_text(status.get('target'))}[/bold] {_text(status.get('phase'))}"]
-        if status.get("job_id"):
-            parts.append(f"job {_text(str(status['job_id'])[:24])}")
-        if status.get("upstream_status"):
-            parts.append(f"upstream {_text(status['upstream_status'])}")
-        parts.append(f"polls {_text(status.get('polls', 0))}")
-        if isinstance(status.get("bytes"), int):
-            parts.append(f"{status['bytes']:,} bytes")
-        if status.get("last_error") and status.get("phase") in ("failed", "notifying"):
-            parts.append(f"({_text(status['last_error'])})")
+        parts = [f"[bold]{_text(status.target)}[/bold] {_text(status.phase)}"]
+        if status.job_id:
+            parts.append(f"job {_text(status.job_id[:24])}")
+        if status.upstream_status:
+            parts.append(f"upstream {_text(status.upstream_status)}")
+        parts.append(f"polls {status.polls}")
+        if status.bytes is not None:
+            parts.append(f"{status.bytes:,} bytes")
+        if status.last_error and status.phase in ("failed", "notifying"):
+            parts.append(f"({_text(status.last_error)})")
         self.console.print(" · ".join(parts))

@@ -7,54 +7,52 @@ same path, so the orchestration survives restarts of the host. After
 `polls_per_generation` polls it continues as new, carrying the small
 `ExportState`, so a job that runs for days keeps a short history.
 
-Activities answer `{"error": ...}` for classified upstream failures instead of
+Activities answer a `Failure` for classified upstream failures instead of
 raising, so the decisions (wait, adopt, re-create, fail) are all made here.
+Every request, answer and the custom status are the types of
+`orchestrators.contracts`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import azure.durable_functions as df
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.redaction import clip
 from connectors.timestamps import to_iso
-from orchestrators import names
+from orchestrators import names, poll_policy
+from orchestrators.contracts import (
+    CheckJobRequest,
+    Contract,
+    CreateJobRequest,
+    DownloadRequest,
+    ExportProgress,
+    JobAnswer,
+    Phase,
+    PublishRequest,
+    StoredExport,
+    TargetRef,
+    read_answer,
+)
 from orchestrators.export_state import MAX_REASON, MAX_SHOWN_ID, ExportInput, ExportState
 from orchestrators.poll_policy import PollSettings, fire_at, next_wait
 
 # The SDK's context and tasks are untyped; the generator protocol is what matters here.
 Context = Any
 Steps = Generator[Any, Any, Any]
-# A deadline further away than this (or not finite) is read as this: the date arithmetic stays in range.
-MAX_DEADLINE_S = 366 * 24 * 3600.0
+A = TypeVar("A", bound=Contract)
 
 
 class ExportFailed(Exception):
     """Ends the orchestration as Failed; the message is what the user reads."""
 
 
-def _iso(moment: datetime) -> str:
-    return to_iso(moment)
-
-
 def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def poll_settings_of(target: dict[str, Any]) -> PollSettings:
-    overrides = {key: value for key, value in (target.get("poll") or {}).items() if value is not None}
-    return PollSettings(**overrides)
-
-
-def deadline_from(now: datetime, deadline_s: float) -> datetime:
-    """`now + deadline_s`, with an absurd, infinite or NaN setting read as `MAX_DEADLINE_S` instead of overflowing."""
-    seconds = deadline_s if math.isfinite(deadline_s) and 0 < deadline_s <= MAX_DEADLINE_S else MAX_DEADLINE_S
-    return now + timedelta(seconds=seconds)
 
 
 def _shown(value: str | None) -> str | None:
@@ -79,16 +77,17 @@ class ExportRun:
         self.context = context
         self.request = request
         self.target = request.target
+        self.ref = TargetRef(name=request.target["name"], connector=request.target["connector"])
         now = context.current_utc_datetime
         try:
-            self.settings, self.refusal = poll_settings_of(request.target), None
-        except (TypeError, ValueError) as exc:  # fail with an event, never die before the first step
+            self.settings, self.refusal = PollSettings.from_input(request.target.get("poll")), None
+        except ValueError as exc:  # fail with an event, never die before the first step
             self.settings, self.refusal = PollSettings(), f"invalid poll settings: {clip(str(exc), 500)}"
         self.state = request.state or ExportState(
-            started_at=_iso(now), deadline_at=_iso(deadline_from(now, self.settings.deadline_s))
+            started_at=to_iso(now), deadline_at=to_iso(now + timedelta(seconds=self.settings.deadline_s))
         )
         self.job: JobStatus | None = None
-        self.phase = "starting"
+        self.phase: Phase = "starting"
         self.next_poll_at: str | None = None
         self.bytes: int | None = None
         # A generation starts right after a wait (or at the start), whose check covered the deadline.
@@ -104,14 +103,14 @@ class ExportRun:
             if wait is not None:
                 yield from self._sleep(*wait)
                 wait = None
-                if self.state.polls_this_generation >= self.settings.polls_per_generation:
+                if self.state.polls_this_generation >= poll_policy.POLLS_PER_GENERATION:
                     self._continue_as_new()
                     return None
             if self.job is None or self.job.state.is_active:
                 wait = yield from self._create_or_poll()
             elif self.job.state is JobState.SUCCEEDED:
                 outcome = yield from self._download()
-                if isinstance(outcome, dict):
+                if isinstance(outcome, StoredExport):
                     return (yield from self._succeed(outcome))
                 wait = outcome
             else:
@@ -122,20 +121,22 @@ class ExportRun:
         if not self.deadline_checked and self.context.current_utc_datetime >= _parse_iso(self.state.deadline_at):
             yield from self._fail(self._deadline_message())
         self.deadline_checked = False
-        creating = self.state.job_id is None
-        if creating:
+        job_id = self.state.job_id
+        creating = job_id is None
+        if job_id is None:
             self.phase = "creating"
             self._publish_status()
-            answer = yield from self._call(names.CREATE_JOB, self._create_payload())
+            answer = yield from self._call(names.CREATE_JOB, self._create_request(), JobAnswer)
         else:
             self.phase = "polling"
             self.state = self.state.evolve(
                 polls=self.state.polls + 1, polls_this_generation=self.state.polls_this_generation + 1
             )
-            answer = yield from self._call(names.CHECK_JOB, {"target": self.target, "job_id": self.state.job_id})
-        if "error" in answer:
-            return (yield from self._on_error(UpstreamError.from_dict(answer["error"]), creating=creating))
-        job = JobStatus.from_dict(answer["job"])
+            request = CheckJobRequest(target=self.target, job_id=job_id)
+            answer = yield from self._call(names.CHECK_JOB, request, JobAnswer)
+        if isinstance(answer, UpstreamError):
+            return (yield from self._on_error(answer, creating=creating))
+        job = answer.job
         progressed = self.job is None or job.state != self.job.state
         self.job = job
         self.state = self.state.evolve(
@@ -153,14 +154,12 @@ class ExportRun:
         assert self.job is not None
         self.phase = "downloading"
         self._publish_status()
-        answer = yield from self._call(
-            names.DOWNLOAD,
-            {"target": self.target, "job": self.job.to_dict(), "instance_id": self.context.instance_id},
-        )
-        if "error" not in answer:
+        request = DownloadRequest(target=self.target, job=self.job, instance_id=self.context.instance_id)
+        answer = yield from self._call(names.DOWNLOAD, request, StoredExport)
+        if not isinstance(answer, UpstreamError):
             self.state = self.state.evolve(last_error=None)
             return answer
-        error = UpstreamError.from_dict(answer["error"])
+        error = answer
         if error.kind is ErrorKind.EXPIRED:
             yield from self._recreate(f"the result of job {_short(self.state.job_id)} expired before download")
             return None
@@ -181,7 +180,7 @@ class ExportRun:
             yield from self._fail(f"upstream refused the export: {error}")
         failures = self.state.transient_failures + 1
         self.state = self.state.evolve(transient_failures=failures)
-        if failures > self.settings.max_transient_failures:
+        if failures > poll_policy.MAX_TRANSIENT_FAILURES:
             yield from self._fail(f"gave up after {failures} consecutive transient failures; last: {error}")
         return (error.retry_after_s, failures - 1)
 
@@ -221,7 +220,7 @@ class ExportRun:
         self.deadline_checked = True
         due = fire_at(now, wait_s or 0)
         self.phase = "waiting"
-        self.next_poll_at = _iso(due)
+        self.next_poll_at = to_iso(due)
         self._publish_status()
         yield self.context.create_timer(due)
         self.next_poll_at = None
@@ -235,29 +234,29 @@ class ExportRun:
 
     # -- endings --------------------------------------------------------------------------------
 
-    def _succeed(self, result: dict[str, Any]) -> Steps:
-        self.bytes = result["blob"]["size"]
+    def _succeed(self, result: StoredExport) -> Steps:
+        self.bytes = result.blob["size"]
         self.phase = "notifying"
         self._publish_status()
         try:
-            event = yield from self._notify("succeeded", blob=result["blob"], manifest=result.get("manifest"))
+            event = yield from self._notify("succeeded", blob=result.blob, manifest=result.manifest)
         except Exception as exc:
             self.phase = "failed"
             self._publish_status()
             raise ExportFailed(
-                f"export {self.target['name']} is stored as {result['blob']['name']} but its event could not be "
+                f"export {self.ref.name} is stored as {result.blob['name']} but its event could not be "
                 f"published: {clip(_first_line(exc), MAX_REASON)}"
             ) from None
         self.phase = "succeeded"
         self._publish_status()
         return {
             "status": "succeeded",
-            "target": self.target["name"],
-            "connector": self.target["connector"],
+            "target": self.ref.name,
+            "connector": self.ref.connector,
             "job_id": self.state.job_id,
-            "blob": result["blob"],
-            "manifest": result.get("manifest"),
-            "reused": result.get("reused", False),
+            "blob": result.blob,
+            "manifest": result.manifest,
+            "reused": result.reused,
             "polls": self.state.polls,
             "recreations": self.state.recreations,
             "generation": self.state.generation,
@@ -275,18 +274,27 @@ class ExportRun:
             message += f" (and the failure event could not be published: {clip(_first_line(exc), 500)})"
         self.phase = "failed"
         self._publish_status()
-        raise ExportFailed(f"export {self.target['name']} failed: {message}")
+        raise ExportFailed(f"export {self.ref.name} failed: {message}")
 
-    def _notify(self, outcome: str, **details: Any) -> Steps:
-        payload = {
-            "target": {"name": self.target["name"], "connector": self.target["connector"]},
-            "outcome": outcome,
-            "instance_id": self.context.instance_id,
-            "job_id": self.state.job_id,
-            **details,
-        }
+    def _notify(
+        self,
+        outcome: Literal["succeeded", "failed"],
+        *,
+        blob: dict[str, Any] | None = None,
+        manifest: str | None = None,
+        error: str | None = None,
+    ) -> Steps:
+        request = PublishRequest(
+            target=self.ref,
+            outcome=outcome,
+            instance_id=self.context.instance_id,
+            job_id=self.state.job_id,
+            blob=blob,
+            manifest=manifest,
+            error=error,
+        )
         retry = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5)
-        return (yield self.context.call_activity_with_retry(names.PUBLISH_EVENT, retry, payload))
+        return (yield self.context.call_activity_with_retry(names.PUBLISH_EVENT, retry, request.to_json()))
 
     def _continue_as_new(self) -> None:
         carried = self.state.evolve(polls_this_generation=0, generation=self.state.generation + 1)
@@ -296,40 +304,35 @@ class ExportRun:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _call(self, name: str, payload: dict[str, Any]) -> Steps:
+    def _call(self, name: str, request: Contract, answer: type[A]) -> Generator[Any, Any, A | UpstreamError]:
         """Call an activity; an unclassified activity crash counts as a transient failure."""
         try:
-            return (yield self.context.call_activity(name, payload))
+            return read_answer((yield self.context.call_activity(name, request.to_json())), answer)
         except Exception as exc:  # the SDK raises the activity's failure as "<reason> \n <details>"
             reason = clip(_first_line(exc).removeprefix(f"Activity function '{name}' failed:").strip(), 500)
-            return {"error": UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}").to_dict()}
+            return UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}")
 
-    def _create_payload(self) -> dict[str, Any]:
+    def _create_request(self) -> CreateJobRequest:
         """The create call also names the jobs this run gave up on, so a look-up for our own job skips them."""
-        return {
-            "target": self.target,
-            "exclude_job_ids": self.state.discarded_job_ids,
-            "not_before": self.state.started_at,
-        }
+        return CreateJobRequest(
+            target=self.target, exclude_job_ids=self.state.discarded_job_ids, not_before=self.state.started_at
+        )
 
     def _publish_status(self) -> None:
-        self.context.set_custom_status(
-            {
-                "phase": self.phase,
-                "target": self.target["name"],
-                "job_id": clip(self.state.job_id, MAX_SHOWN_ID) if self.state.job_id else None,
-                "upstream_status": clip(self.state.upstream_status, MAX_SHOWN_ID)
-                if self.state.upstream_status
-                else None,
-                "polls": self.state.polls,
-                "next_poll_at": self.next_poll_at,
-                "bytes": self.bytes,
-                "recreations": self.state.recreations,
-                "generation": self.state.generation,
-                "deadline_at": self.state.deadline_at,
-                "last_error": self.state.last_error,
-            }
+        progress = ExportProgress(
+            phase=self.phase,
+            target=self.ref.name,
+            job_id=_shown(self.state.job_id),
+            upstream_status=_shown(self.state.upstream_status),
+            polls=self.state.polls,
+            next_poll_at=self.next_poll_at,
+            bytes=self.bytes,
+            recreations=self.state.recreations,
+            generation=self.state.generation,
+            deadline_at=self.state.deadline_at,
+            last_error=self.state.last_error,
         )
+        self.context.set_custom_status(progress.to_json())
 
 
 def _first_line(exc: BaseException) -> str:

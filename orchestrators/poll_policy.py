@@ -18,48 +18,69 @@ that one final check happens at the deadline itself.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-@dataclass(frozen=True)
-class PollSettings:
-    """Per-target knobs; the defaults suit jobs that take minutes to hours."""
+HOUR, DAY = 3600.0, 86400.0
 
-    floor_s: float = 5.0  # first backoff wait when the server gives no Retry-After
-    ceiling_s: float = 300.0  # longest backoff wait we choose ourselves
-    factor: float = 2.0  # backoff growth per attempt
-    jitter: float = 0.1  # +/- fraction applied to our own backoff (never to the server's wait)
-    age_fraction: float = 0.25  # our own wait never exceeds this share of the job's age (nor the floor)
-    min_wait_s: float = 1.0  # a Retry-After of 0 still waits this long (no hot loop)
-    max_server_wait_s: float = 3600.0  # a longer Retry-After is capped here
-    deadline_s: float = 6 * 3600.0  # the whole export, from the first start, must end within this
-    max_recreations: int = 2  # failed, cancelled or expired jobs are re-created this many times
-    max_transient_failures: int = 30  # consecutive transient failures tolerated (deadline still applies)
-    polls_per_generation: int = 50  # continue_as_new after this many polls to keep history small
+# Fixed for every target: these shape the mechanics, not how long a user is willing to wait.
+FACTOR = 2.0  # backoff growth per attempt; the age cap, not the factor, decides how late a long job is noticed
+JITTER = 0.1  # +/- share of our own backoff (never the server's wait): enough to spread exports started together
+AGE_FRACTION = 0.25  # our own wait stays within a quarter of the job's age: the lag the module docstring promises
+MIN_WAIT_S = 1.0  # a Retry-After of 0 still waits this long: no hot loop against a server that says "now"
+MAX_SERVER_WAIT_S = 3600.0  # a longer Retry-After is capped: an hour-long wait is already past any real job's need
+MAX_TRANSIENT_FAILURES = 30  # consecutive transient failures tolerated; with backoff that spans far past an outage
+POLLS_PER_GENERATION = 50  # continue_as_new after this many polls: replays stay cheap (see docs/benchmarks.md)
 
-    def __post_init__(self) -> None:
-        if not 0 < self.floor_s <= self.ceiling_s:
-            raise ValueError("poll floor_s must be > 0 and <= ceiling_s")
-        if self.factor < 1 or not 0 <= self.jitter < 1 or not 0 < self.age_fraction <= 1:
-            raise ValueError("poll factor must be >= 1, jitter in [0, 1) and age_fraction in (0, 1]")
-        if self.deadline_s <= 0 or self.min_wait_s < 0 or self.max_server_wait_s < self.min_wait_s:
-            raise ValueError("poll deadline_s must be > 0 and 0 <= min_wait_s <= max_server_wait_s")
-        if self.max_recreations < 0 or self.max_transient_failures < 1 or self.polls_per_generation < 1:
-            raise ValueError("max_recreations >= 0, max_transient_failures >= 1, polls_per_generation >= 1")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+class PollSettings(BaseModel):
+    """What a target may tune about waiting: the one model the targets file, the orchestrator and tests use.
+
+    The bounds are generous for real jobs (a deadline of up to 30 days, waits of up to a day) and keep every value
+    finite, so that no date arithmetic in the orchestration can overflow on a configured number.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor_s: float = Field(default=5.0, gt=0, le=HOUR, allow_inf_nan=False)  # first backoff wait without Retry-After
+    ceiling_s: float = Field(default=300.0, gt=0, le=DAY, allow_inf_nan=False)  # longest backoff wait we choose
+    deadline_s: float = Field(default=6 * HOUR, gt=0, le=30 * DAY, allow_inf_nan=False)  # the whole export
+    max_recreations: int = Field(default=2, ge=0, le=100, strict=True)  # failed/cancelled/expired jobs re-created
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_tunable_keys(cls, data: Any) -> Any:
+        unknown = sorted(set(data) - set(cls.model_fields)) if isinstance(data, Mapping) else []
+        if unknown:
+            raise ValueError(
+                f"{', '.join(map(str, unknown))}: not a per-target poll setting; a target may set only "
+                f"{', '.join(cls.model_fields)} (the other poll knobs are fixed, see orchestrators/poll_policy.py)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _floor_within_ceiling(self) -> PollSettings:
+        if self.floor_s > self.ceiling_s:
+            raise ValueError("poll floor_s must be <= ceiling_s")
+        return self
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> PollSettings:
-        return cls(**(data or {}))
+    def from_input(cls, data: Any) -> PollSettings:
+        """The settings an orchestration input carries (`Target.to_input`), validated again at the boundary.
+
+        Inputs written before the other knobs became constants held ten keys, unset ones as null: an in-flight
+        run of that kind reads its nulls as the defaults and its retired knobs as the constants above.
+        """
+        given = data if isinstance(data, Mapping) else {}
+        return cls.model_validate({k: v for k, v in given.items() if k in cls.model_fields and v is not None})
 
 
 def age_cap_s(age_s: float, settings: PollSettings) -> float:
     """The longest wait we choose ourselves for a job this old: a share of its age, within floor and ceiling."""
-    return min(settings.ceiling_s, max(settings.floor_s, settings.age_fraction * age_s))
+    return min(settings.ceiling_s, max(settings.floor_s, AGE_FRACTION * age_s))
 
 
 def backoff_s(attempt: int, settings: PollSettings, seed: str, age_s: float | None = None) -> float:
@@ -68,10 +89,10 @@ def backoff_s(attempt: int, settings: PollSettings, seed: str, age_s: float | No
     With the job's age, the wait never exceeds `age_cap_s`; without it, only the ceiling caps it.
     """
     cap = settings.ceiling_s if age_s is None else age_cap_s(age_s, settings)
-    base = min(cap, settings.floor_s * settings.factor ** min(attempt, 64))
+    base = min(cap, settings.floor_s * FACTOR ** min(attempt, 64))
     digest = hashlib.sha256(f"{seed}:{attempt}".encode()).digest()
     unit = int.from_bytes(digest[:8], "big") / 2**64  # in [0, 1)
-    jittered = base * (1 + settings.jitter * (2 * unit - 1))
+    jittered = base * (1 + JITTER * (2 * unit - 1))
     return max(settings.floor_s, min(cap, jittered))
 
 
@@ -95,7 +116,7 @@ def next_wait(
     if remaining <= 0:
         return None
     if retry_after_s is not None:
-        wait = min(max(retry_after_s, settings.min_wait_s), settings.max_server_wait_s)
+        wait = min(max(retry_after_s, MIN_WAIT_S), MAX_SERVER_WAIT_S)
     else:
         wait = backoff_s(attempt, settings, seed, age_s=max(0.0, (now - started).total_seconds()))
     return min(wait, remaining)

@@ -7,23 +7,24 @@ without leaking anything. A delegated (user) sign-in is named the same way:
 by the blob that holds its MSAL token cache, never by a token.
 
 Every origin a credential goes to (`base_url`, `token_url`, `authority_host`)
-passes the policy in `targets.origins`; every poll knob is bounded to a finite
-range here, before an orchestration could start with it.
+passes the policy in `targets.origins`; the poll settings a target may tune are
+`orchestrators.poll_policy.PollSettings`, bounded to finite ranges there, so
+no orchestration can start with a value its date arithmetic cannot take.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.registry import parse_params
-from connectors.retry_after import MAX_RETRY_AFTER_S
 from orchestrators.poll_policy import PollSettings
-from orchestrators.schedule_plan import valid_schedule
 from targets.origins import check_credential_url, check_origin_policy
+from targets.schedules import valid_schedule
 
 TARGET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -135,45 +136,6 @@ class MsalTokenCache(_Strict):
 AuthConfig = Annotated[BearerTokenFromEnv | ClientCredentialsFromEnv | MsalTokenCache, Field(discriminator="kind")]
 
 
-HOUR, DAY = 3600.0, 86400.0
-
-
-def _seconds(low: float, high: float) -> Any:
-    """A finite number of seconds in (low, high]: NaN, infinities and 1e12 never reach a timer."""
-    return Field(default=None, gt=low, le=high, allow_inf_nan=False)
-
-
-def _count(low: int, high: int) -> Any:
-    return Field(default=None, ge=low, le=high, strict=True)
-
-
-class PollConfig(_Strict):
-    """Optional overrides of `PollSettings`; the same names, bounded here, their relations checked by it.
-
-    The bounds are generous for real jobs (a deadline of up to 30 days, waits of up to a day) and keep every
-    value finite, so that no date arithmetic in the orchestration can overflow on a configured number.
-    """
-
-    floor_s: float | None = _seconds(0, HOUR)
-    ceiling_s: float | None = _seconds(0, DAY)
-    factor: float | None = Field(default=None, ge=1, le=10, allow_inf_nan=False)
-    jitter: float | None = Field(default=None, ge=0, lt=1, allow_inf_nan=False)
-    min_wait_s: float | None = Field(default=None, ge=0, le=HOUR, allow_inf_nan=False)
-    max_server_wait_s: float | None = _seconds(0, MAX_RETRY_AFTER_S)  # no Retry-After is read as longer
-    deadline_s: float | None = _seconds(0, 30 * DAY)
-    max_recreations: int | None = _count(0, 100)
-    max_transient_failures: int | None = _count(1, 1000)
-    polls_per_generation: int | None = _count(1, 1000)
-
-    def settings(self) -> PollSettings:
-        return PollSettings(**self.model_dump(exclude_none=True))
-
-    @model_validator(mode="after")
-    def _valid_settings(self) -> PollConfig:
-        self.settings()  # raises ValueError with the rule that was broken
-        return self
-
-
 class Target(_Strict):
     """One export: a connector, its base URL and parameters, a credential reference, a schedule."""
 
@@ -183,7 +145,7 @@ class Target(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     auth: AuthConfig
     schedule: str | None = Field(default=None, description="NCRONTAB, six fields: sec min hour day month dow")
-    poll: PollConfig = Field(default_factory=PollConfig)
+    poll: PollSettings = Field(default_factory=PollSettings)
     max_export_bytes: int | None = Field(default=None, gt=0, description="refuse a larger export; default no limit")
 
     @field_validator("base_url")
@@ -212,9 +174,14 @@ class Target(_Strict):
             object.__setattr__(self, "auth", auth)
         return self
 
-    def poll_settings(self) -> PollSettings:
-        return self.poll.settings()
-
     def to_input(self) -> dict[str, Any]:
         """The JSON-safe form carried in orchestration inputs (holds no secret by construction)."""
         return self.model_dump(mode="json")
+
+    @classmethod
+    def from_input(cls, data: Mapping[str, Any]) -> Target:
+        """The target an orchestration input carries, validated again where an activity starts to use it.
+
+        An input written by an earlier version may hold poll keys that are constants now (`PollSettings.from_input`).
+        """
+        return cls.model_validate({**data, "poll": PollSettings.from_input(data.get("poll"))})

@@ -30,6 +30,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrators import names
+from orchestrators.contracts import ExportProgress
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id, is_export_instance_id
 from triggers.configured_targets import configured_targets
@@ -129,7 +130,7 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
     body = {
         "instance_id": instance_id,
         "runtime_status": runtime_name(status),
-        "progress": status.custom_status,
+        "progress": progress.to_json() if (progress := ExportProgress.read(status.custom_status)) else None,
         "output": status.output,
         "created_time": str(status.created_time) if status.created_time else None,
         "last_updated_time": str(status.last_updated_time) if status.last_updated_time else None,

@@ -20,19 +20,15 @@ from typing import Any
 import azure.durable_functions as df
 
 import app_settings
-from connectors.timestamps import to_iso
 from orchestrators import names
+from orchestrators.contracts import ExportProgress
 from orchestrators.instance_ids import export_instance_id
-from orchestrators.schedule_plan import last_occurrence
 from targets import Target
+from targets.schedules import slot_run_key
 from triggers.instance_status import ACTIVE, query_instances, runtime_name
 
 log = logging.getLogger(__name__)
 SCHEDULER_INSTANCE = "export-scheduler"
-
-
-def _iso(moment: datetime) -> str:
-    return to_iso(moment)
 
 
 async def plan_exports(
@@ -45,7 +41,7 @@ async def plan_exports(
     plan = []
     for target in sorted((t for t in targets if t.schedule), key=lambda t: t.name):
         assert target.schedule is not None
-        run_key = _iso(last_occurrence(target.schedule, now.replace(microsecond=0)))
+        run_key = slot_run_key(target.schedule, now)
         instance_id = export_instance_id(target.name, run_key)
         if await instance_exists(instance_id):
             continue
@@ -58,12 +54,8 @@ async def plan_exports(
 
 def busy_target_names(active: Iterable[Any]) -> set[str]:
     """Targets with an export that has not ended (suspended ones included: their upstream job may run)."""
-    busy = set()
-    for status in active:
-        progress = status.custom_status if isinstance(status.custom_status, dict) else {}
-        if isinstance(progress.get("target"), str):
-            busy.add(progress["target"])
-    return busy
+    progress = (ExportProgress.read(getattr(status, "custom_status", None)) for status in active)
+    return {export.target for export in progress if export is not None}
 
 
 async def run_tick(

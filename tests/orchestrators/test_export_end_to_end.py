@@ -15,7 +15,7 @@ from app_functions import ORCHESTRATORS
 from local.cli import run_export
 from local.runner import LocalRunner, OrchestrationResult
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_SECRET, Simulator
-from orchestrators import names
+from orchestrators import names, poll_policy
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
 from targets import Target
@@ -118,7 +118,7 @@ def test_backoff_without_retry_after_stays_between_floor_and_ceiling(simulator: 
     simulator.config.job_polls = 4  # SailPoint sends no Retry-After
     events: list[Any] = []
     runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
-    result = run(sailpoint_target(simulator, floor_s=2, ceiling_s=5, jitter=0), runner=runner)
+    result = run(sailpoint_target(simulator, floor_s=2, ceiling_s=5), runner=runner)
     assert result.status == "Completed", result.error
     waits = [e.detail["seconds"] for e in events if e.kind == "timer_created"]
     assert all(2 <= wait <= 5 for wait in waits)
@@ -215,9 +215,12 @@ def test_duplicate_trigger_returns_the_same_run_without_a_second_export(simulato
     assert_exactly_one_event("succeeded")
 
 
-def test_long_polls_continue_as_new_and_keep_history_small(simulator: Simulator) -> None:
+def test_long_polls_continue_as_new_and_keep_history_small(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     simulator.config.job_polls = 9
-    result = run(viva_target(simulator, polls_per_generation=3))
+    monkeypatch.setattr(poll_policy, "POLLS_PER_GENERATION", 3)
+    result = run(viva_target(simulator))
     assert result.status == "Completed", result.error
     assert result.generations >= 3
     assert result.output["polls"] == 9
@@ -244,12 +247,15 @@ def test_an_unpublishable_event_fails_the_run_and_says_where_the_blob_is(simulat
     assert "event queue unreachable" in (result.error or "")
 
 
-def test_409_on_a_status_poll_is_not_adopted_and_is_waited_out_within_bounds(simulator: Simulator) -> None:
+def test_409_on_a_status_poll_is_not_adopted_and_is_waited_out_within_bounds(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poll_policy, "MAX_TRANSIENT_FAILURES", 3)
     conflict = graph_error("notAllowed", "Another export job is still active", target="j!someone-elses-job")
     simulator.inject("graph.get", status=409, body=conflict, count=100)
     events: list[Any] = []
     runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.001, on_event=events.append)
-    result = run(viva_target(simulator, max_transient_failures=3), runner=runner)
+    result = run(viva_target(simulator), runner=runner)
     assert result.status == "Failed"
     assert "gave up after 4 consecutive transient failures" in (result.error or ""), result.error
     assert len(simulator.stats.requests_for("graph.get")) == 4  # never the job the 409 named, never a hot loop
@@ -274,15 +280,15 @@ def test_a_step_that_follows_another_without_waiting_still_checks_the_deadline(s
     assert_exactly_one_event("failed")
 
 
-@pytest.mark.parametrize("deadline_s", [1e12, float("inf"), float("nan")])
-def test_an_absurd_deadline_setting_still_runs_the_export(simulator: Simulator, deadline_s: float) -> None:
-    result = run_with_poll(viva_target(simulator), deadline_s=deadline_s)
-    assert result.status == "Completed", result.error
-    assert_exactly_one_event("succeeded")
-
-
-def test_poll_settings_that_cannot_be_used_fail_the_run_with_an_event(simulator: Simulator) -> None:
-    result = run_with_poll(viva_target(simulator), floor_s=60, ceiling_s=1)
+@pytest.mark.parametrize(
+    "poll",
+    [{"floor_s": 60, "ceiling_s": 1}, {"deadline_s": 1e12}, {"deadline_s": float("inf")}, {"deadline_s": float("nan")}],
+)
+def test_poll_settings_that_cannot_be_used_fail_the_run_with_an_event(
+    simulator: Simulator, poll: dict[str, Any]
+) -> None:
+    """Past the targets-file checks, the orchestrator's own reading of the settings refuses them: no overflow."""
+    result = run_with_poll(viva_target(simulator), **poll)
     assert result.status == "Failed"
     assert "invalid poll settings" in (result.error or ""), result.error
     assert simulator.stats.requests == []
@@ -302,7 +308,8 @@ def test_a_storage_failure_is_reported_as_storage_not_upstream(
     simulator: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EXPORTS_CONTAINER", "Not_A_Valid_Container")  # every blob call is refused by the service
-    result = run(viva_target(simulator, max_transient_failures=2))
+    monkeypatch.setattr(poll_policy, "MAX_TRANSIENT_FAILURES", 2)
+    result = run(viva_target(simulator))
     assert result.status == "Failed"
     error = result.error or ""
     assert "gave up after 3 consecutive transient failures; last: storage error: Blob Storage:" in error, error
@@ -329,9 +336,12 @@ def test_huge_upstream_strings_keep_custom_status_small_and_still_give_a_failure
     assert len(event["data"]["error"]) <= 1000
 
 
-def test_an_unreadable_latest_json_is_replaced_by_the_export(simulator: Simulator) -> None:
+def test_an_unreadable_latest_json_is_replaced_by_the_export(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage.settings().container_client().upload_blob("goals/latest.json", b'{"points_to": "hand edited"}')
-    result = run(viva_target(simulator, max_transient_failures=2))
+    monkeypatch.setattr(poll_policy, "MAX_TRANSIENT_FAILURES", 2)
+    result = run(viva_target(simulator))
     assert result.status == "Completed", result.error
     assert storage.read_json("goals/latest.json") == storage.read_json(result.output["manifest"])
     assert len(simulator.stats.requests_for("graph.content")) == 1

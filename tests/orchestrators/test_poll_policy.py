@@ -14,7 +14,8 @@ from local.cli import run_export
 from local.runner import LocalRunner
 from local.simulator import Simulator
 from local.simulator.state import borrowed_clock
-from orchestrators.poll_policy import PollSettings, backoff_s, next_wait
+from orchestrators import poll_policy
+from orchestrators.poll_policy import MAX_SERVER_WAIT_S, MIN_WAIT_S, PollSettings, backoff_s, next_wait
 from tests.support.targets import sailpoint_target
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,20 +42,21 @@ def test_server_retry_after_wins_over_own_backoff() -> None:
 
 
 def test_retry_after_zero_still_waits_the_minimum() -> None:
-    assert wait(0) == PollSettings().min_wait_s
+    assert wait(0) == MIN_WAIT_S
 
 
 def test_absurd_retry_after_is_capped() -> None:
-    assert wait(10**9) == PollSettings().max_server_wait_s
+    assert wait(10**9) == MAX_SERVER_WAIT_S
 
 
-def test_backoff_grows_from_floor_to_ceiling_without_retry_after() -> None:
-    settings = PollSettings(floor_s=5, ceiling_s=80, jitter=0)
+def test_backoff_grows_from_floor_to_ceiling_without_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(poll_policy, "JITTER", 0.0)
+    settings = PollSettings(floor_s=5, ceiling_s=80)
     assert [wait(None, attempt=a, settings=settings) for a in range(6)] == [5, 10, 20, 40, 80, 80]
 
 
 def test_backoff_jitter_is_the_same_on_every_replay_and_differs_between_instances() -> None:
-    settings = PollSettings(jitter=0.2)
+    settings = PollSettings()
     assert backoff_s(3, settings, "a") == backoff_s(3, settings, "a")
     assert backoff_s(3, settings, "a") != backoff_s(3, settings, "b")
 
@@ -80,21 +82,41 @@ def test_no_wait_once_the_deadline_has_passed() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "message"),
     [
-        {"floor_s": 0},
-        {"floor_s": 10, "ceiling_s": 5},
-        {"factor": 0.5},
-        {"jitter": 1.5},
-        {"age_fraction": 0},
-        {"deadline_s": 0},
-        {"max_recreations": -1},
-        {"polls_per_generation": 0},
+        ({"floor_s": 0}, r"floor_s\n.*greater than 0"),
+        ({"floor_s": 10, "ceiling_s": 5}, "floor_s must be <= ceiling_s"),
+        ({"factor": 0.5}, "factor: not a per-target poll setting"),
+        ({"jitter": 1.5}, "jitter: not a per-target poll setting"),
+        ({"age_fraction": 0}, "age_fraction: not a per-target poll setting"),
+        ({"deadline_s": 0}, r"deadline_s\n.*greater than 0"),
+        ({"max_recreations": -1}, r"max_recreations\n.*greater than or equal to 0"),
+        ({"polls_per_generation": 0}, "polls_per_generation: not a per-target poll setting"),
     ],
 )
-def test_invalid_settings_are_rejected_with_a_message(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"poll|max_recreations"):
-        PollSettings(**bad)
+def test_invalid_settings_are_rejected_with_a_message(bad: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PollSettings.model_validate(bad)
+
+
+def test_an_input_of_the_earlier_shape_reads_its_nulls_as_defaults_and_ignores_retired_knobs() -> None:
+    """An orchestration started before the knobs became constants carries all ten keys, unset ones as null."""
+    earlier = {
+        "floor_s": 1,
+        "ceiling_s": None,
+        "factor": None,
+        "jitter": 0.5,
+        "min_wait_s": None,
+        "max_server_wait_s": None,
+        "deadline_s": 300,
+        "max_recreations": None,
+        "max_transient_failures": None,
+        "polls_per_generation": 3,
+    }
+    assert PollSettings.from_input(earlier) == PollSettings(floor_s=1, deadline_s=300)
+    assert PollSettings.from_input(None) == PollSettings()
+    with pytest.raises(ValueError, match="floor_s must be <= ceiling_s"):
+        PollSettings.from_input({**earlier, "floor_s": 60, "ceiling_s": 1})
 
 
 @given(
@@ -117,7 +139,7 @@ def test_wait_is_always_positive_and_never_past_the_deadline(
     )
     assert result is not None
     assert 0 < result <= (deadline - NOW).total_seconds()
-    if retry_after is not None and retry_after <= PollSettings().max_server_wait_s:
+    if retry_after is not None and retry_after <= MAX_SERVER_WAIT_S:
         assert result >= min(retry_after, (deadline - NOW).total_seconds())
 
 

@@ -18,8 +18,11 @@ SAILPOINT: dict[str, Any] = {
     "params": {},
     "auth": {"kind": "client_credentials_env", "client_id_env": "SP_ID", "client_secret_env": "SP_SECRET"},
 }
-MSAL: dict[str, Any] = {"kind": "msal_token_cache", "client_id": "94a356ab-53d5-40e7-8a85-053d6d3b9eb3",
-                        "tenant_id": "contoso.com"}  # fmt: skip
+MSAL: dict[str, Any] = {
+    "kind": "msal_token_cache",
+    "client_id": "94a356ab-53d5-40e7-8a85-053d6d3b9eb3",
+    "tenant_id": "contoso.com",
+}
 
 
 def sailpoint(**changes: Any) -> dict[str, Any]:
@@ -87,8 +90,9 @@ def test_the_activity_refuses_a_loopback_upstream_that_skipped_validation(produc
         assert ALLOW_LOOPBACK in str(caught.value)
 
 
-@pytest.mark.parametrize(("value", "allowed"), [("true", True), ("1", True), ("On", True), ("false", False),
-                                                ("", False), ("no", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "allowed"), [("true", True), ("1", True), ("On", True), ("false", False), ("", False), ("no", False)]
+)
 def test_the_switch_reads_plain_words_and_defaults_to_off(value: str, allowed: bool) -> None:
     assert loopback_allowed({ALLOW_LOOPBACK: value}) is allowed
     assert loopback_allowed({}) is False

@@ -245,10 +245,23 @@ def test_bad_requests_get_400_problem_json_and_start_nothing(
 
 def test_status_reports_progress_and_unknown_instances_are_404(host: FakeHost) -> None:
     instance_id = started_id(start(host, {"target": "goals"}))
-    host.instances[instance_id]["customStatus"] = {"phase": "polling", "polls": 3}
+    progress = {
+        "phase": "polling",
+        "target": "goals",
+        "job_id": "j1",
+        "upstream_status": "running",
+        "polls": 3,
+        "next_poll_at": None,
+        "bytes": None,
+        "recreations": 0,
+        "generation": 1,
+        "deadline_at": "2026-03-01T08:00:00Z",
+        "last_error": None,
+    }  # what the orchestrator writes
+    host.instances[instance_id]["customStatus"] = progress
     found = status_of(host, instance_id)
     assert found.status_code == 200
-    assert json.loads(found.get_body())["progress"] == {"phase": "polling", "polls": 3}
+    assert json.loads(found.get_body())["progress"] == progress
     problem_of(status_of(host, export_instance_id("goals", webhook_run_key("never-started"))), 404)
 
 

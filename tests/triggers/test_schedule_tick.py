@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from orchestrators import names
+from orchestrators.contracts import ExportProgress
 from targets import Target, parse_targets
 from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from triggers.schedule_tick import SCHEDULER_INSTANCE, run_tick
@@ -38,6 +39,29 @@ def host(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHost]:
     monkeypatch.setenv("EXPORT_MAX_CONCURRENT_JOBS", "3")
     with fake_durable_host() as fake:
         yield fake
+
+
+def exporting(target: str, runtime_status: str = "Running", instance_id: str = "export-nightly-old") -> dict[str, Any]:
+    """An export instance as the host lists it, its custom status in the shape the orchestrator writes."""
+    progress = ExportProgress(
+        phase="waiting",
+        target=target,
+        job_id="j1",
+        upstream_status="running",
+        polls=2,
+        next_poll_at=None,
+        bytes=None,
+        recreations=0,
+        generation=1,
+        deadline_at="2026-03-01T08:00:00Z",
+        last_error=None,
+    )
+    return {
+        "name": names.EXPORT_ORCHESTRATION,
+        "instanceId": instance_id,
+        "runtimeStatus": runtime_status,
+        "customStatus": progress.to_json(),
+    }
 
 
 def tick(host: FakeHost) -> str | None:
@@ -71,9 +95,7 @@ def test_a_repeated_tick_for_the_same_slot_starts_nothing_again(host: FakeHost) 
 
 
 def test_a_target_whose_previous_run_is_still_going_is_skipped(host: FakeHost) -> None:
-    host.instances["export-nightly-old"] = {
-        "instanceId": "export-nightly-old", "runtimeStatus": "Running", "customStatus": {"target": "nightly"},
-    }  # fmt: skip
+    host.instances["export-nightly-old"] = exporting("nightly")
     tick(host)
     assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
 
@@ -81,26 +103,19 @@ def test_a_target_whose_previous_run_is_still_going_is_skipped(host: FakeHost) -
 def running_exports(host: FakeHost, count: int, status: str = "Running") -> None:
     for n in range(count):
         instance_id = f"export-other-{n:04d}"
-        host.instances[instance_id] = {
-            "name": names.EXPORT_ORCHESTRATION, "instanceId": instance_id, "runtimeStatus": status,
-            "customStatus": {"target": f"other-{n:04d}"},
-        }  # fmt: skip
+        host.instances[instance_id] = exporting(f"other-{n:04d}", status, instance_id)
 
 
 def test_a_busy_target_beyond_the_first_page_of_the_instance_query_is_skipped(host: FakeHost) -> None:
     running_exports(host, 150)
-    host.instances["export-nightly-old"] = {
-        "instanceId": "export-nightly-old", "runtimeStatus": "Running", "customStatus": {"target": "nightly"},
-    }  # fmt: skip
+    host.instances["export-nightly-old"] = exporting("nightly")
     tick(host)
     assert host.pages_served == 2
     assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
 
 
 def test_a_suspended_export_marks_its_target_busy(host: FakeHost) -> None:
-    host.instances["export-nightly-old"] = {
-        "instanceId": "export-nightly-old", "runtimeStatus": "Suspended", "customStatus": {"target": "nightly"},
-    }  # fmt: skip
+    host.instances["export-nightly-old"] = exporting("nightly", "Suspended")
     tick(host)
     assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
 
