@@ -5,15 +5,20 @@ against the simulator over HTTP and Azurite, and injects one fault the real
 services or the machine can produce. Whatever the fault, the pipeline promises
 the same things to downstream readers, so every row is checked for all of
 them by one function: no partial or orphan blob is ever visible, there is at
-most one content blob per export, exactly one event is published, and a
-failed run says why in its orchestration error and in the event. A row adds
-only what is special about its fault.
+most one content blob per export, exactly one well-formed event is published
+(unless the event sink itself is the fault), a successful run leaves no stale
+error in its status, and a failed run leaves nothing under its target and says
+why in its orchestration error and in the event. A row adds only what is
+special about its fault. This file is the one home of end-to-end fault
+scenarios; tests/orchestrators/test_export_end_to_end.py keeps the fault-free
+behaviour.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
+import os
 import re
 import threading
 import time
@@ -23,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -33,8 +39,8 @@ from app_functions import ORCHESTRATORS
 from local import azurite as azurite_mod
 from local.cli import history_store, run_export
 from local.runner import BlobHistoryStore, HistoryStore, LocalRunner, OrchestrationResult, RunnerEvent
-from local.simulator import Simulator
-from orchestrators import names
+from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
+from orchestrators import names, poll_policy
 from orchestrators.instance_ids import export_instance_id
 from sinks.blob_writer import DEFAULT_BLOCK_SIZE, write_stream
 from sinks.storage_clients import StorageSettings
@@ -42,7 +48,8 @@ from targets import Target
 from tests.faults.conftest import RestartableAzurite
 from tests.support import storage
 from tests.support.content import expected_sha256
-from tests.support.targets import sailpoint_target, viva_target
+from tests.support.exports import run_with_poll
+from tests.support.targets import ORG, VIEW, sailpoint_target, viva_target
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
 
@@ -68,13 +75,22 @@ class Trial:
     calls: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def runner(self, store: HistoryStore | None = None) -> LocalRunner:
+    def runner(self, store: HistoryStore | None = None, scale: float = SCALE) -> LocalRunner:
         activities = {name: self._counted(name, self.overrides.get(name, fn)) for name, fn in ACTIVITIES.items()}
-        return LocalRunner(ORCHESTRATORS, activities, timer_scale=SCALE, on_event=self.events.append, store=store)
+        return LocalRunner(ORCHESTRATORS, activities, timer_scale=scale, on_event=self.events.append, store=store)
 
     def run(self, target: Target, *, key: str = "", runner: LocalRunner | None = None) -> OrchestrationResult:
         with runner or self.runner() as active:
             return run_export(target, run_key=key or uuid.uuid4().hex, timer_scale=SCALE, runner=active)
+
+    def allow_transient_failures(self, count: int) -> None:
+        """Give up after `count` transient failures in a row (a constant of the poll policy) for this row only."""
+        monkeypatch: pytest.MonkeyPatch = self.request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(poll_policy, "MAX_TRANSIENT_FAILURES", count)
+
+    def last_errors(self) -> list[str | None]:
+        """Every `last_error` the custom status reported, in order."""
+        return [e.detail["status"].get("last_error") for e in self.events if e.kind == "custom_status"]
 
     def waits(self) -> list[float]:
         """The durable waits the orchestration asked for, unscaled, in order (not the SDK's retry timers)."""
@@ -97,6 +113,7 @@ class Outcome:
     result: OrchestrationResult
     target: Target
     fails_with: str | None = None  # None: the row must succeed; else a fragment of the reason it must give
+    published: bool = True  # False only where the event sink is the fault: then no event, and the blob is kept
 
 
 @pytest.fixture
@@ -105,13 +122,6 @@ def trial(simulator: Simulator, request: pytest.FixtureRequest) -> Trial:
 
 
 # -- the promises every row keeps -------------------------------------------------------------------
-
-
-def blob_sha256(container: ContainerClient, name: str) -> str:
-    digest = hashlib.sha256()
-    for chunk in container.download_blob(name).chunks():
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def assert_only_whole_blobs_with_manifests(target: str) -> list[str]:
@@ -128,19 +138,36 @@ def assert_only_whole_blobs_with_manifests(target: str) -> list[str]:
         described = storage.read_json(manifests[folder])["blob"]
         size = container.get_blob_client(name).get_blob_properties().size
         assert (described["name"], described["size"]) == (name, size), f"{name}: manifest says {described}"
-        assert blob_sha256(container, name) == described["sha256"], f"{name} is not the blob its manifest describes"
+        assert storage.blob_sha256(name) == described["sha256"], f"{name} is not the blob its manifest describes"
     orphans = [m for folder, m in manifests.items() if not any(c.startswith(folder + "/") for c in contents)]
     assert orphans == [], f"manifests without a content blob: {orphans}"
     return [n for n in contents if n.startswith(f"{target}/")]
 
 
-def assert_promises_kept(outcome: Outcome, sim: Simulator) -> None:
-    result, target = outcome.result, outcome.target
-    contents = assert_only_whole_blobs_with_manifests(target.name)
+def assert_one_cloud_event(result: OrchestrationResult) -> dict[str, Any]:
     events = storage.events()
     assert len(events) == 1, f"expected exactly one event, got {len(events)}: {events}"
     event = events[0]
+    assert event["specversion"] == "1.0"
+    assert event["id"]
+    assert event["source"]
+    assert event["time"]
     assert event["data"]["instance_id"] == result.instance_id
+    return event
+
+
+def assert_promises_kept(outcome: Outcome, sim: Simulator) -> None:
+    result, target = outcome.result, outcome.target
+    contents = assert_only_whole_blobs_with_manifests(target.name)
+    if not outcome.published:
+        assert storage.events() == []
+        assert result.status == "Failed"
+        assert outcome.fails_with is not None
+        assert outcome.fails_with in (result.error or ""), result.error
+        assert len(contents) == 1, f"the exported blob is kept: {contents}"
+        assert f"is stored as {contents[0]} " in (result.error or ""), result.error
+        return
+    event = assert_one_cloud_event(result)
     if outcome.fails_with is None:
         assert result.status == "Completed", result.error
         blob = result.output["blob"]
@@ -148,12 +175,14 @@ def assert_promises_kept(outcome: Outcome, sim: Simulator) -> None:
         assert blob["sha256"] == expected_sha256(api, result.output["job_id"], sim.config.content_size)
         assert contents == [blob["name"]], f"one content blob for the export, got {contents}"
         assert storage.read_json(f"{target.name}/latest.json") == storage.read_json(result.output["manifest"])
+        assert (result.custom_status["phase"], result.custom_status["last_error"]) == ("succeeded", None)
         assert event["type"] == "com.exportpipeline.export.succeeded"
         assert event["data"]["blob"] == blob
     else:
         assert result.status == "Failed"
         assert outcome.fails_with in (result.error or ""), result.error
-        assert contents == [], f"a failed export left content blobs: {contents}"
+        left = [n for n in storage.blob_names() if n.startswith(f"{target.name}/")]
+        assert left == [], f"a failed export left blobs (content, manifest or latest.json): {left}"
         assert event["type"] == "com.exportpipeline.export.failed"
         assert outcome.fails_with in (event["data"]["error"] or ""), event["data"]["error"]
 
@@ -183,6 +212,8 @@ def burst_of_server_errors(trial: Trial) -> Outcome:
     errors = Counter(r.status for r in trial.sim.stats.requests if r.status >= 500)
     assert errors == {500: 1, 503: 3, 502: 1}
     assert trial.sim.stats.jobs_created["sailpoint"] == 1
+    reported = [e for e in trial.last_errors() if e]
+    assert any("503" in e for e in reported), reported  # shown while it happened; the promises check it is gone
     return Outcome(result, target)
 
 
@@ -298,13 +329,22 @@ def job_failed_then_recreated(trial: Trial) -> Outcome:
     return Outcome(result, target)
 
 
-def job_failing_past_the_recreation_limit(trial: Trial) -> Outcome:
+def failing_past_the_recreation_limit(trial: Trial, target: Target, api: str, upstream_reason: str) -> Outcome:
     trial.sim.config.fail_jobs = 5
-    target = viva_target(trial.sim, max_recreations=1)
     result = trial.run(target)
-    assert trial.sim.stats.jobs_created["graph"] == 2
+    assert trial.sim.stats.jobs_created[api] == 2
     assert trial.calls[names.DOWNLOAD] == 0
-    return Outcome(result, target, fails_with="objectives that were deleted during the export")  # upstream's words
+    return Outcome(result, target, fails_with=upstream_reason)
+
+
+def graph_job_failing_past_the_recreation_limit(trial: Trial) -> Outcome:
+    target = viva_target(trial.sim, max_recreations=1)
+    return failing_past_the_recreation_limit(trial, target, "graph", "objectives that were deleted during the export")
+
+
+def sailpoint_job_failing_past_the_recreation_limit(trial: Trial) -> Outcome:
+    target = sailpoint_target(trial.sim, max_recreations=1)
+    return failing_past_the_recreation_limit(trial, target, "sailpoint", "java.lang.IllegalStateException")
 
 
 def result_expired_before_download(trial: Trial) -> Outcome:
@@ -413,6 +453,124 @@ def sailpoint_crash_during_create_then_resume(trial: Trial) -> Outcome:
     return Outcome(result, target)
 
 
+def job_already_running_upstream(trial: Trial) -> Outcome:
+    trial.sim.config.job_polls = 3
+    response = httpx.post(
+        f"{trial.sim.graph_base_url}/employeeExperience/goals/exportJobs",
+        json={"goalsOrganizationId": ORG, "explorerViewId": VIEW},
+        headers={"Authorization": f"Bearer {GRAPH_FIXTURE_TOKEN}"},
+    )
+    running_job = response.json()["id"]
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    assert result.output["job_id"] == running_job  # the create's 409 named it: adopted, not a second job
+    assert trial.sim.stats.jobs_created["graph"] == 1
+    return Outcome(result, target)
+
+
+def organization_not_found(trial: Trial) -> Outcome:
+    trial.sim.config.organizations = {}
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    assert len(trial.sim.stats.requests_for("graph.create")) == 1  # permanent: no retry
+    return Outcome(result, target, fails_with="Goals organization not found")
+
+
+def event_sink_unreachable(trial: Trial) -> Outcome:
+    def broken_publish(payload: Any) -> Any:
+        raise ConnectionError("event queue unreachable")
+
+    trial.overrides[names.PUBLISH_EVENT] = broken_publish
+    target = viva_target(trial.sim)
+    return Outcome(trial.run(target), target, fails_with="event queue unreachable", published=False)
+
+
+def graph_error(code: str, message: str, target: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "target": target, "innerError": {"code": code}}}
+
+
+def conflict_on_every_status_poll(trial: Trial) -> Outcome:
+    conflict = graph_error("notAllowed", "Another export job is still active", target="j!someone-elses-job")
+    trial.sim.inject("graph.get", status=409, body=conflict, count=100)
+    trial.allow_transient_failures(3)
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    assert len(trial.sim.stats.requests_for("graph.get")) == 4  # never the job the 409 named, never a hot loop
+    assert len(trial.sim.stats.requests_for("graph.create")) == 1
+    assert sum(1 for e in trial.events if e.kind == "timer_created") == 4  # after the create, then before each retry
+    assert result.custom_status["job_id"] != "j!someone-elses-job"
+    return Outcome(result, target, fails_with="gave up after 4 consecutive transient failures")
+
+
+def slow_create_then_adoption_past_the_deadline(trial: Trial) -> Outcome:
+    """A step that follows another without waiting (adopting the job a 409 named) still checks the deadline."""
+
+    def slow_create_answering_409(payload: Any) -> Any:
+        time.sleep(2.5)  # real time: the orchestration clock moves with it past the 2 s deadline
+        return {"error": {"kind": "conflict", "message": "already running", "existing_job_id": "j!running"}}
+
+    trial.overrides[names.CREATE_JOB] = slow_create_answering_409
+    target = viva_target(trial.sim)
+    result = run_with_poll(target, trial.runner(scale=0), deadline_s=2)
+    assert trial.sim.stats.requests_for("graph.get") == []  # the adopted job was not polled past the deadline
+    return Outcome(result, target, fails_with="deadline of 2 s passed after 0 poll(s)")
+
+
+def storage_refusing_every_call(trial: Trial) -> Outcome:
+    monkeypatch: pytest.MonkeyPatch = trial.request.getfixturevalue("monkeypatch")
+    own_container = os.environ["EXPORTS_CONTAINER"]
+    monkeypatch.setenv("EXPORTS_CONTAINER", "Not_A_Valid_Container")  # every blob call is refused by the service
+    trial.allow_transient_failures(2)
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    monkeypatch.setenv("EXPORTS_CONTAINER", own_container)  # the promises read the test's own container
+    assert "upstream error" not in (result.error or ""), result.error
+    assert len(trial.sim.stats.requests_for("graph.content")) == 0  # storage was asked first; nothing downloaded
+    reason = "gave up after 3 consecutive transient failures; last: storage error: Blob Storage:"
+    return Outcome(result, target, fails_with=reason)
+
+
+def huge_strings_from_the_upstream(trial: Trial) -> Outcome:
+    job_id = "j!" + "J" * 254  # the longest id the connector accepts (a longer one is refused where it enters)
+    reason = "\U0001d518" * 40_000  # 160 KB of UTF-8, 160 KB of UTF-16: the worst case for both limits
+    failed = {"id": job_id, "status": "failed", "statusDetail": reason, "createdDateTime": "2026-01-01T00:00:00Z"}
+    trial.sim.inject("graph.get", status=200, body=failed, count=1)
+    target = viva_target(trial.sim, max_recreations=0)
+    result = trial.run(target)
+    statuses = [e.detail["status"] for e in trial.events if e.kind == "custom_status"]
+    largest = max(len(json.dumps(s, ensure_ascii=False).encode("utf-16-le")) for s in statuses)
+    assert largest < 8 * 1024, largest  # the host refuses more than 16 KB
+    assert all(len(event["data"]["error"]) <= 1000 for event in storage.events())
+    return Outcome(result, target, fails_with=reason[:100])
+
+
+def latest_json_hand_edited(trial: Trial) -> Outcome:
+    storage.settings().container_client().upload_blob("goals/latest.json", b'{"points_to": "hand edited"}')
+    trial.allow_transient_failures(2)
+    target = viva_target(trial.sim)
+    result = trial.run(target)  # the promises check latest.json now matches the new manifest
+    assert len(trial.sim.stats.requests_for("graph.content")) == 1
+    return Outcome(result, target)
+
+
+def activity_crashed_once(trial: Trial) -> Outcome:
+    """The host words a failed activity `Activity function 'X' failed:  <Type>: <msg>`; the status says it once."""
+
+    def check_that_crashes_once(payload: Any) -> Any:
+        if trial.calls[names.CHECK_JOB] == 1:
+            raise ValueError("the worker lost its connection pool")
+        return ACTIVITIES[names.CHECK_JOB](payload)
+
+    trial.overrides[names.CHECK_JOB] = check_that_crashes_once
+    target = viva_target(trial.sim)
+    result = trial.run(target)
+    errors = trial.last_errors()
+    expected = f"activity {names.CHECK_JOB} failed: ValueError: the worker lost its connection pool"
+    assert any(error and error.endswith(expected) for error in errors), errors
+    assert not any(error and "Activity function" in error for error in errors), errors
+    return Outcome(result, target)
+
+
 ROWS = [
     pytest.param(throttled_with_escalating_retry_after, id="429-storm-escalating-retry-after"),
     pytest.param(burst_of_server_errors, id="5xx-burst"),
@@ -421,12 +579,22 @@ ROWS = [
     pytest.param(sailpoint_token_expired_mid_poll, id="sailpoint-token-expired-mid-poll"),
     pytest.param(job_stuck_until_the_deadline, id="job-stuck-until-deadline"),
     pytest.param(job_failed_then_recreated, id="job-failed-then-recreated"),
-    pytest.param(job_failing_past_the_recreation_limit, id="job-failing-past-recreation-limit"),
+    pytest.param(graph_job_failing_past_the_recreation_limit, id="graph-job-failing-past-recreation-limit"),
+    pytest.param(sailpoint_job_failing_past_the_recreation_limit, id="sailpoint-job-failing-past-recreation-limit"),
     pytest.param(result_expired_before_download, id="result-expired-before-download"),
     pytest.param(duplicate_trigger, id="duplicate-trigger-same-run-key"),
     pytest.param(runner_crash_then_resume_from_azurite, id="runner-crash-then-resume-from-azurite"),
     pytest.param(graph_crash_during_create_then_resume, id="graph-crash-during-create-then-resume"),
     pytest.param(sailpoint_crash_during_create_then_resume, id="sailpoint-crash-during-create-then-resume"),
+    pytest.param(job_already_running_upstream, id="create-409-adopts-the-running-job"),
+    pytest.param(organization_not_found, id="permanent-error-fails-fast"),
+    pytest.param(event_sink_unreachable, id="event-sink-unreachable"),
+    pytest.param(conflict_on_every_status_poll, id="409-on-every-status-poll"),
+    pytest.param(slow_create_then_adoption_past_the_deadline, id="slow-create-then-adoption-past-deadline"),
+    pytest.param(storage_refusing_every_call, id="storage-refusing-every-call"),
+    pytest.param(huge_strings_from_the_upstream, id="huge-upstream-strings"),
+    pytest.param(latest_json_hand_edited, id="latest-json-hand-edited"),
+    pytest.param(activity_crashed_once, id="activity-crashed-once"),
 ]
 
 

@@ -20,34 +20,30 @@ from local.runner.blob_store import history_blob_name
 from local.simulator import Simulator
 from orchestrators.instance_ids import export_instance_id
 from sinks.storage_clients import StorageSettings
-from tests.support.targets import ORG, VIEW
+from tests.support.targets import ORG, viva_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
 REPO = Path(__file__).resolve().parents[2]
 
 
 def write_targets(tmp_path: Path, sim: Simulator, org: str = ORG) -> Path:
-    document = {
-        "targets": [
-            {
-                "name": "goals",
-                "connector": "viva_goals",
-                "base_url": sim.graph_base_url,
-                "params": {"goals_organization_id": org, "explorer_view_id": VIEW},
-                "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
-            }
-        ]
-    }
+    goals = viva_raw(sim.graph_base_url)
+    goals["params"]["goals_organization_id"] = org
     path = tmp_path / "targets.yaml"
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(yaml.safe_dump({"targets": [goals]}))
     return path
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "local", "run", *args],
-        cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_run_prints_one_json_summary_and_exits_zero(tmp_path: Path, simulator: Simulator) -> None:

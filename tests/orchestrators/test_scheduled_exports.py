@@ -55,8 +55,11 @@ class ExportsInFlight:
     def watch(self, event: RunnerEvent) -> None:
         if event.detail.get("child_instance_id") not in self.export_ids:
             return
-        delta = {"sub_orchestration_scheduled": 1, "sub_orchestration_completed": -1,
-                 "sub_orchestration_failed": -1}.get(event.kind, 0)  # fmt: skip
+        delta = {
+            "sub_orchestration_scheduled": 1,
+            "sub_orchestration_completed": -1,
+            "sub_orchestration_failed": -1,
+        }.get(event.kind, 0)
         with self.lock:
             now = time.monotonic()
             in_flight = (self.samples[-1][1] if self.samples else 0) + delta
@@ -108,8 +111,11 @@ def test_lanes_are_dealt_round_robin_and_never_empty() -> None:
     exports = [{"instance_id": str(n)} for n in range(10)]
     lanes = deal_lanes(exports, 4)
     assert [[e["instance_id"] for e in lane] for lane in lanes] == [
-        ["0", "4", "8"], ["1", "5", "9"], ["2", "6"], ["3", "7"],
-    ]  # fmt: skip
+        ["0", "4", "8"],
+        ["1", "5", "9"],
+        ["2", "6"],
+        ["3", "7"],
+    ]
     assert len(deal_lanes(exports[:2], 4)) == 2
     assert deal_lanes([], 4) == []
 
@@ -173,8 +179,11 @@ def test_no_exports_complete_at_once() -> None:
 def test_at_most_k_upstream_jobs_run_at_once(simulator: Simulator) -> None:
     simulator.config.job_polls = 3
     counter = UpstreamJobsInFlight()
-    activities = {**ACTIVITIES, names.CREATE_JOB: counter.wrap(names.CREATE_JOB, +1),
-                  names.DOWNLOAD: counter.wrap(names.DOWNLOAD, -1)}  # fmt: skip
+    activities = {
+        **ACTIVITIES,
+        names.CREATE_JOB: counter.wrap(names.CREATE_JOB, +1),
+        names.DOWNLOAD: counter.wrap(names.DOWNLOAD, -1),
+    }
     exports: list[dict[str, Any]] = []
     for n in range(10):
         target = sailpoint_target(simulator, name=f"sp-{n}")

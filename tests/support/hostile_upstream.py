@@ -15,12 +15,13 @@ import io
 import json
 import socket
 import socketserver
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.support.loopback_server import ThreadingTCPServer, loopback_server
 
 GRAPH = "/beta/employeeExperience/goals/exportJobs"
 
@@ -90,10 +91,10 @@ def _read_request(rfile: io.BufferedIOBase) -> Request | None:
 
 
 class _Handler(socketserver.StreamRequestHandler):
-    server: _Server
+    upstream: HostileUpstream  # set on the subclass made for each server
 
     def handle(self) -> None:
-        self.server.upstream.connections += 1
+        self.upstream.connections += 1
         while True:
             try:
                 request = _read_request(self.rfile)
@@ -101,20 +102,14 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             if request is None:
                 return
-            self.server.upstream.requests.append(request)
+            self.upstream.requests.append(request)
             reply = Reply(self.wfile, self.connection)
             try:
-                self.server.upstream.scenario(request, reply)
+                self.upstream.scenario(request, reply)
             except (BrokenPipeError, ConnectionResetError):
                 return  # the client gave up reading: what a bounded client does
             if reply.closed:
                 return
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    upstream: HostileUpstream
 
 
 @dataclass
@@ -138,16 +133,10 @@ class HostileUpstream:
 @contextlib.contextmanager
 def hostile_upstream(scenario: Scenario) -> Iterator[HostileUpstream]:
     upstream = HostileUpstream(scenario)
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.upstream = upstream
-    upstream.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    handler = type("HostileHandler", (_Handler,), {"upstream": upstream})
+    with loopback_server(handler, name="hostile-upstream", server_class=ThreadingTCPServer) as served:
+        upstream.port = served.port
         yield upstream
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- building blocks of scenarios -------------------------------------------------------------------

@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import socketserver
 import threading
+
+from tests.support.loopback_server import ThreadingTCPServer, loopback_server
 
 CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
@@ -46,26 +49,29 @@ class _RequestLines:
 class CountingProxy:
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._listener.getsockname()[1])
         self.connections = 0
         self.requests: list[str] = []  # "PUT /devstoreaccount1/name?restype=container", in the order sent
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, name="counting-proxy", daemon=True).start()
+        self._serving = contextlib.ExitStack()
+        proxy = self
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self._target)
-            with self._lock:
-                self.connections += 1
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                proxy._pipe(self.request)
+
+        served = self._serving.enter_context(
+            loopback_server(Pipe, name="counting-proxy", server_class=ThreadingTCPServer)
+        )
+        self.port = served.port
+
+    def _pipe(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self._target)
+        with self._lock:
+            self.connections += 1
+            self._sockets += [client, upstream]
+        threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+        self._pump(client, upstream, True)
 
     def _pump(self, source: socket.socket, sink: socket.socket, record: bool) -> None:
         requests = _RequestLines()
@@ -80,7 +86,7 @@ class CountingProxy:
             sink.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
-        self._listener.close()
+        self._serving.close()  # no new connection after this; then end the ones clients keep alive
         with self._lock:
             for sock in self._sockets:
                 with contextlib.suppress(OSError):
