@@ -158,6 +158,19 @@ def test_deployed_defaults_are_the_catalogued_defaults() -> None:
             assert resolve(MAIN, settings[setting.name]) == setting.default, setting.name
 
 
+def key_vault_reference(value: Node) -> tuple[str, str] | None:
+    """(param, secret name) of `empty(param) ? '' : '${keyVaultReference}${secretNames.x})'`, else None."""
+    operator = value.get("operator", {}) if isinstance(value, dict) else {}
+    if operator.get("type") != "conditional":
+        return None
+    operands = operator["operands"]
+    guard = operands["condition"].get("function", {})
+    reference = re.fullmatch(r"\$\{keyVaultReference\}(\$\{secretNames\.\w+\})\)", str(operands["false_value"]))
+    if guard.get("type") != "empty" or operands["true_value"] != "" or not reference:
+        return None
+    return guard["parameters"]["item_to_test"], reference.group(1)
+
+
 def test_secret_settings_are_key_vault_references_or_empty_never_values() -> None:
     settings = deployed()
     vault_secrets = "@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/"
@@ -168,14 +181,25 @@ def test_secret_settings_are_key_vault_references_or_empty_never_values() -> Non
         if setting.name == "EVENTGRID_TOPIC_KEY":
             assert value == "", "the topic has local auth disabled: no key exists, the identity sends"
             continue
-        conditional = value["operator"]["operands"] if isinstance(value, dict) and "operator" in value else {}
-        guard = conditional.get("condition", {}).get("function", {}).get("parameters", {}).get("item_to_test")
-        assert conditional.get("condition") == {"function": {"type": "empty", "parameters": {"item_to_test": guard}}}
-        assert conditional["true_value"] == "", f"{setting.name} is empty when no value was given"
-        reference = re.fullmatch(r"\$\{keyVaultReference\}(\$\{secretNames\.\w+\})\)", conditional["false_value"])
+        reference = key_vault_reference(value)
         assert reference, f"{setting.name} must be a Key Vault reference (or empty), not {value}"
+        guard, secret = reference
         assert "secure" in decorators(MAIN, guard), f"{guard} must be a @secure() parameter"
-        assert stored.get(reference.group(1)) == guard, f"{setting.name} must reference the secret {guard} is stored in"
+        assert stored.get(secret) == guard, f"{setting.name} must reference the secret {guard} is stored in"
+
+
+def test_a_secret_setting_is_read_as_a_key_vault_reference_only_in_the_guarded_form() -> None:
+    def conditional(condition: Node, true_value: Node, false_value: Node) -> Node:
+        operands = {"condition": condition, "true_value": true_value, "false_value": false_value}
+        return {"operator": {"type": "conditional", "operands": operands}}
+
+    empty_p = {"function": {"type": "empty", "parameters": {"item_to_test": "p"}}}
+    guarded = conditional(empty_p, "", "${keyVaultReference}${secretNames.p})")
+    assert key_vault_reference(guarded) == ("p", "${secretNames.p}")
+    assert key_vault_reference("p") is None
+    assert key_vault_reference("${keyVaultReference}${secretNames.p})") is None
+    assert key_vault_reference(conditional(empty_p, "p", "${keyVaultReference}${secretNames.p})")) is None
+    assert key_vault_reference(conditional(empty_p, "", "p")) is None
 
 
 def test_every_host_connection_has_an_identity_based_form_in_azure() -> None:
