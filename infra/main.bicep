@@ -7,8 +7,8 @@
 //   - Key Vault (RBAC) holding the upstream credentials, referenced from app settings;
 //   - Log Analytics and Application Insights (Entra ID authenticated ingestion only);
 //   - the role assignments the identity needs, and read access for the deploying developer.
-// The app settings below are checked against app_settings.py by tests/infra, which also stand in for the
-// Bicep compiler's basic checks (no compiler runs in CI).
+// tests/infra parses every Bicep file (pycep-parser; no Bicep compiler runs in CI), makes the compiler's basic
+// checks on the trees, and holds the app settings below to app_settings.py.
 targetScope = 'resourceGroup'
 
 @minLength(1)
@@ -155,7 +155,6 @@ module access 'modules/access.bicep' = {
 // version with the identity (keyVaultReferenceIdentity) and re-reads it at least once a day and on restart.
 var keyVaultReference = '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/'
 
-// APP SETTINGS BEGIN
 // Every setting the code reads in Azure (app_settings.SETTINGS except the local_only ones) plus the host's own
 // identity-based connections and telemetry settings. tests/infra/test_settings_consistency.py checks this
 // block against the catalogue: a setting the code reads cannot be missing here, nor one here unknown to it.
@@ -195,7 +194,6 @@ var appSettings = {
   SAILPOINT_CLIENT_ID: empty(sailpointClientId) ? '' : '${keyVaultReference}${secretNames.sailpointClientId})'
   SAILPOINT_CLIENT_SECRET: empty(sailpointClientSecret) ? '' : '${keyVaultReference}${secretNames.sailpointClientSecret})'
 }
-// APP SETTINGS END
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'

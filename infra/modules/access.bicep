@@ -110,8 +110,10 @@ resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// No developer, no roles: an empty list rather than a filtered loop (`[for ...: if ...]`), which the Bicep parser
+// the tests use rejects.
 resource developerStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in developerStorageRoles: if (!empty(developerPrincipalId)) {
+  for role in (empty(developerPrincipalId) ? [] : developerStorageRoles): {
     name: guid(storage.id, developerPrincipalId, role)
     scope: storage
     properties: {

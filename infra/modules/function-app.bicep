@@ -90,14 +90,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         // The durable group's instances poll the task hub's queues; kept warm, a new orchestration or activity
         // message is picked up within the polling interval (host.json) rather than after a cold start.
-        alwaysReady: durableAlwaysReadyInstances == 0
-          ? []
-          : [
-              {
-                name: 'durable'
-                instanceCount: durableAlwaysReadyInstances
-              }
-            ]
+        // The condition in parentheses and `? [] : [` on one line: the parser tests/infra uses (pycep) rejects a
+        // conditional split over lines and reads `a == b ? x : y` as `a == (b ? x : y)`.
+        alwaysReady: (durableAlwaysReadyInstances == 0) ? [] : [
+          {
+            name: 'durable'
+            instanceCount: durableAlwaysReadyInstances
+          }
+        ]
       }
       runtime: {
         name: 'python'
