@@ -106,6 +106,7 @@ def test_a_successful_run_does_not_show_an_earlier_transient_error(tmp_path: Pat
 # -- one driver per run ----------------------------------------------------------------------------
 
 Outcome = tuple[int, str, str]  # exit code, stdout, stderr
+HELD = 1_000_000  # status polls before the simulator's job finishes: until the test lets it (job_polls = 1)
 
 
 def start(*args: str) -> subprocess.Popen[str]:
@@ -151,9 +152,12 @@ def assert_refused(outcome: Outcome) -> None:
 def test_two_processes_with_one_run_key_create_one_job_and_publish_one_event(
     tmp_path: Path, simulator: Simulator
 ) -> None:
-    simulator.config.job_polls = 8  # one poll a second: the first process is still running when the second starts
+    simulator.config.job_polls = HELD  # the job runs until both processes have met
     args = run_args(tmp_path, simulator, uuid.uuid4().hex)
-    winner, loser = sorted(map(finish, [start(*args), start(*args)]))
+    both = [start(*args), start(*args)]
+    wait_until(lambda: any(process.poll() is not None for process in both))
+    simulator.config.job_polls = 1  # one of them has given up: the job finishes at the other's next poll
+    winner, loser = sorted(map(finish, both))
     assert winner[0] == 0, winner[2]
     assert json.loads(winner[1])["status"] == "succeeded"
     assert_refused(loser)
@@ -164,13 +168,14 @@ def test_two_processes_with_one_run_key_create_one_job_and_publish_one_event(
 def test_a_run_killed_outright_is_refused_to_a_plain_repeat_and_resumed_by_take_over(
     tmp_path: Path, simulator: Simulator
 ) -> None:
-    simulator.config.job_polls = 8
+    simulator.config.job_polls = HELD
     args = run_args(tmp_path, simulator, uuid.uuid4().hex)
     first = start(*args)
     wait_until(lambda: bool(simulator.stats.requests_for("graph.get")), first)  # polling: the job id is saved
     first.kill()  # SIGKILL: no clean-up, its lease (60 s) stays until it expires
     first.wait()
     assert_refused(finish(start(*args)))
+    simulator.config.job_polls = 1
     code, out, err = finish(start(*args, "--take-over"))
     assert code == 0, err
     assert json.loads(out)["status"] == "succeeded"
@@ -181,7 +186,7 @@ def test_a_run_killed_outright_is_refused_to_a_plain_repeat_and_resumed_by_take_
 def test_a_run_killed_outright_resumes_without_take_over_once_its_lease_expires(
     tmp_path: Path, simulator: Simulator
 ) -> None:
-    simulator.config.job_polls = 8
+    simulator.config.job_polls = HELD
     key = uuid.uuid4().hex
     args = run_args(tmp_path, simulator, key, "--lease-seconds", "15")  # the shortest lease Blob Storage grants
     first = start(*args)
@@ -191,6 +196,7 @@ def test_a_run_killed_outright_resumes_without_take_over_once_its_lease_expires(
     history = StorageSettings.from_env().blob_service().get_container_client(HISTORY_CONTAINER)
     blob = history.get_blob_client(history_blob_name(export_instance_id("goals", key)))
     wait_until(lambda: blob.get_blob_properties().lease.state != "leased")  # at most 15 s
+    simulator.config.job_polls = 1
     code, out, err = finish(start(*args))
     assert code == 0, err
     assert json.loads(out)["status"] == "succeeded"

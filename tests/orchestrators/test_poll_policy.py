@@ -161,6 +161,7 @@ def poll_until_done(duration_s: float, retry_after_s: float | None, settings: Po
 def test_without_retry_after_the_wait_never_exceeds_a_quarter_of_the_jobs_age(age: float, attempt: int) -> None:
     settings = PollSettings()
     result = wait(None, attempt=attempt, settings=settings, age_s=age)
+    age = timedelta(seconds=age).total_seconds()  # the age the policy sees: whole microseconds between instants
     assert result is not None
     assert settings.floor_s <= result <= min(settings.ceiling_s, max(settings.floor_s, 0.25 * age))
 
