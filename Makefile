@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); each has its own Azurite and simulator. 2 fits the 2-core machines we run on.
+TEST_WORKERS ?= 2
 LOCK := requirements.lock
 # pip-tools that writes $(LOCK), installed by `make lock` in a throwaway venv (never into .venv).
 PIP_TOOLS := pip-tools==7.6.2
@@ -33,7 +35,7 @@ demo: setup
 
 ## The whole suite: lint, types, then every test (Azurite and the simulator are started by the fixtures).
 test: setup lint
-	$(PY) -m pytest --durations=10 $(PYTEST_ARGS)
+	$(PY) -m pytest --numprocesses $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
