@@ -146,14 +146,6 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
     def get_job(self, job_id: str) -> JobStatus:
         return self._status(self.api.request("GET", self.job_url(job_id)))
 
-    def list_jobs(self) -> list[JobStatus]:
-        query = {"$filter": f"goalsOrganizationId eq '{self.params.goals_organization_id}'"}
-        response = self.api.request("GET", self.api.url(COLLECTION), params=query)
-        body = read_json(response, "Graph")
-        items = body.get("value") if isinstance(body, dict) else None
-        entities = [_entity(item) for item in items or [] if isinstance(item, dict)]
-        return [self._from_entity(entity, response, None) for entity in entities]
-
     def _status(self, response: httpx.Response) -> JobStatus:
         return self._from_entity(_entity(read_json(response, "Graph")), response, self.api.retry_after(response))
 

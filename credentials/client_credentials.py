@@ -49,7 +49,6 @@ class ClientCredentialsTokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
-        self.fetches = 0
 
     def __repr__(self) -> str:
         return f"ClientCredentialsTokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -67,7 +66,6 @@ class ClientCredentialsTokenProvider:
         http = self._http or self._settings.client_for(self.token_url)
         with within(self._settings.deadline_s):
             response = fetch(http, self._settings, "POST", self.token_url, data=form)
-        self.fetches += 1
         if response.status_code == 429 or response.status_code >= 500:
             # The endpoint's own words, with the secret it was sent blanked (an echo must not be stored).
             details = self._parse_error(response.content, f"HTTP {response.status_code}", self._secret)

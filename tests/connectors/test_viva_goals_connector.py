@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -97,10 +97,10 @@ def test_unknown_job_is_permanent_404_and_malformed_key_is_400(simulator: Simula
     assert all(r.path.count("/") == 5 for r in simulator.stats.requests_for("graph.get"))  # id was escaped
 
 
-def test_list_finds_jobs_of_the_organization(simulator: Simulator) -> None:
+def test_the_look_up_after_a_crash_finds_the_job_this_run_created(simulator: Simulator) -> None:
     conn = connector(simulator)
     job = conn.start_job()
-    assert [j.job_id for j in conn.list_jobs()] == [job.job_id]
+    assert [j.job_id for j in conn.find_own_jobs(datetime.now(UTC) - timedelta(minutes=1))] == [job.job_id]
 
 
 def test_failed_job_carries_the_status_detail(simulator: Simulator) -> None:

@@ -16,13 +16,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 import requests
 
-from local.simulator.server import serve_in_background, stop_serving
+from tests.support.loopback_server import loopback_server
 
 AUTHORITY_HOST = "https://login.idp.test"
 TENANT = "3f2a1c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
@@ -57,11 +57,7 @@ class StandInIdentityProvider:
         self.access_tokens: list[str] = []
         self.grants: list[str] = []  # grant types the token endpoint saw, in order
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
+        self.port = 0  # set when it is served
 
     def revoke_all(self) -> None:
         self.revoked |= set(self.owners)
@@ -215,8 +211,6 @@ class LoopbackTransport:
 @contextmanager
 def running_identity_provider() -> Iterator[StandInIdentityProvider]:
     stand_in = StandInIdentityProvider()
-    thread = serve_in_background(stand_in.server, "stand-in-idp")
-    try:
+    with loopback_server(stand_in._handler(), name="stand-in-idp") as served:
+        stand_in.port = served.port
         yield stand_in
-    finally:
-        stop_serving(stand_in.server, thread)

@@ -13,13 +13,13 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.durable_functions as df
 
-from local.simulator.server import serve_in_background, stop_serving
+from tests.support.loopback_server import loopback_server
 
 # The SDK keeps one aiohttp session per process, tied to the loop that first used it: every test shares this one.
 LOOP = asyncio.new_event_loop()
@@ -120,11 +120,7 @@ def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fake_durable_host() -> Iterator[FakeHost]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    host = FakeHost(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = _handler(host)
-    thread = serve_in_background(server, "fake-durable-host")
-    try:
+    with loopback_server(BaseHTTPRequestHandler, name="fake-durable-host") as served:
+        host = FakeHost(served.url)
+        served.server.RequestHandlerClass = _handler(host)  # the handler answers with this host's URLs
         yield host
-    finally:
-        stop_serving(server, thread)

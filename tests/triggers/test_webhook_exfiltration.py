@@ -6,9 +6,8 @@ environment, against the upstream simulator and a collecting server, both on 127
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from activities.export_activities import create_export_job
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from targets import parse_targets
+from tests.support.loopback_server import loopback_server
 from tests.support.targets import viva_raw
 from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from tests.triggers.test_http_api import request
@@ -47,20 +47,16 @@ class Collector:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.handler = Handler
+        self.url = ""
 
 
 @pytest.fixture
 def collector() -> Iterator[Collector]:
     running = Collector()
-    thread = threading.Thread(target=running.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(running.handler, name="collector") as served:
+        running.url = served.url
         yield running
-    finally:
-        running.server.shutdown()
-        running.server.server_close()
 
 
 @pytest.fixture
