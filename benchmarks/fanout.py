@@ -121,8 +121,11 @@ def measure(targets: int, max_in_flight: int, storage: Azurite, *, keep_rate_lim
     if not keep_rate_limit:
         config.rate_limit_requests = UNLIMITED
     jobs, spans = UpstreamJobs(), ExportSpans()
-    activities = {**ACTIVITIES, names.CREATE_JOB: jobs.counting(ACTIVITIES[names.CREATE_JOB], opens=True),
-                  names.DOWNLOAD: jobs.counting(ACTIVITIES[names.DOWNLOAD], opens=False)}  # fmt: skip
+    activities = {
+        **ACTIVITIES,
+        names.CREATE_JOB: jobs.counting(ACTIVITIES[names.CREATE_JOB], opens=True),
+        names.DOWNLOAD: jobs.counting(ACTIVITIES[names.DOWNLOAD], opens=False),
+    }
     orchestrators = {**ORCHESTRATORS, **SCHEDULER}
 
     run_key = f"bench-{uuid.uuid4().hex[:12]}"
@@ -147,8 +150,13 @@ def measure(targets: int, max_in_flight: int, storage: Azurite, *, keep_rate_lim
         for n in range(targets):
             target = sailpoint_target(sim, name=f"fan-{n:04d}")
             target_of[export_instance_id(target.name, run_key)] = target.name
-            exports.append({"target": target.to_input(), "run_key": run_key,
-                            "instance_id": export_instance_id(target.name, run_key)})  # fmt: skip
+            exports.append(
+                {
+                    "target": target.to_input(),
+                    "run_key": run_key,
+                    "instance_id": export_instance_id(target.name, run_key),
+                }
+            )
         plan = {"exports": exports, "max_in_flight": max_in_flight}
         began = time.perf_counter()
         result = runner.run(names.SCHEDULED_EXPORTS_ORCHESTRATION, plan, f"bench-fanout-{run_key}")

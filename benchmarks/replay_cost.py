@@ -84,14 +84,18 @@ def prefix_at_poll(histories: list[History], poll: int) -> Prefix:
     """The prefix of the generation holding the `poll`-th status check (1-based, across generations)."""
     seen = 0
     for generation, history in enumerate(histories, start=1):
-        checks = [e["EventId"] for e in history if e["EventType"] == EventType.TASK_SCHEDULED
-                  and e["Name"] == names.CHECK_JOB]  # fmt: skip
+        checks = [
+            e["EventId"] for e in history if e["EventType"] == EventType.TASK_SCHEDULED and e["Name"] == names.CHECK_JOB
+        ]
         if seen + len(checks) < poll:
             seen += len(checks)
             continue
         task_id = checks[poll - seen - 1]
-        done = next(i for i, e in enumerate(history)
-                    if e["EventType"] == EventType.TASK_COMPLETED and e["TaskScheduledId"] == task_id)  # fmt: skip
+        done = next(
+            i
+            for i, e in enumerate(history)
+            if e["EventType"] == EventType.TASK_COMPLETED and e["TaskScheduledId"] == task_id
+        )
         end = next((i for i in range(done + 1, len(history)) if history[i]["EventType"] in DECIDED), len(history))
         return Prefix(poll, generation, history[:end])
     raise ValueError(f"the recorded export made only {seen} poll(s), not {poll}")
@@ -127,10 +131,15 @@ def run(polls: int, settings: list[int], storage: Azurite, repeats: int = 7) -> 
         result, recorded_s = record(polls, per_generation, storage)
         prefixes = [prefix_at_poll(result.histories, p) for p in points]
         times = [time_replay(prefix, result.instance_id, repeats) for prefix in prefixes]
-        row = {"polls_per_generation": per_generation, "generations": result.generations,
-               "events": {p.poll: len(p.events) for p in prefixes},
-               "replay_ms": {p.poll: t * 1000 for p, t in zip(prefixes, times, strict=True)},
-               "ratio": times[-1] / times[0], "ratio_mid": times[-1] / times[-2], "record_s": recorded_s}  # fmt: skip
+        row = {
+            "polls_per_generation": per_generation,
+            "generations": result.generations,
+            "events": {p.poll: len(p.events) for p in prefixes},
+            "replay_ms": {p.poll: t * 1000 for p, t in zip(prefixes, times, strict=True)},
+            "ratio": times[-1] / times[0],
+            "ratio_mid": times[-1] / times[-2],
+            "record_s": recorded_s,
+        }
         rows.append(row)
         print(
             f"{per_generation:>16} {result.generations:>11} "

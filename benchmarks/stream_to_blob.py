@@ -57,9 +57,13 @@ Row = dict[str, Any]
 
 
 def _target(base_url: str) -> dict[str, Any]:
-    raw = {"name": "bench", "connector": "viva_goals", "base_url": f"{base_url}/beta",
-           "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
-           "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"}}  # fmt: skip
+    raw = {
+        "name": "bench",
+        "connector": "viva_goals",
+        "base_url": f"{base_url}/beta",
+        "params": {"goals_organization_id": ORG, "explorer_view_id": VIEW},
+        "auth": {"kind": "bearer_env", "env": "TEST_GRAPH_TOKEN"},
+    }
     return next(iter(parse_targets({"targets": [raw]}).values())).to_input()
 
 
@@ -81,8 +85,15 @@ def _stream(target: dict[str, Any], job: JobStatus, size: int, *, block_mib: int
     """The activity's transfer alone (no manifest), with the block size and blocks in flight given."""
     container = StorageSettings.from_env().container_client()
     with connector_for(target).open_content(job) as stream:
-        written = write_stream(container, "tune.csv", stream.iter_bytes(), content_type="text/csv", attempt_id="t",
-                               block_size=block_mib << 20, blocks_in_flight=in_flight)  # fmt: skip
+        written = write_stream(
+            container,
+            "tune.csv",
+            stream.iter_bytes(),
+            content_type="text/csv",
+            attempt_id="t",
+            block_size=block_mib << 20,
+            blocks_in_flight=in_flight,
+        )
     return written.size
 
 
@@ -95,8 +106,9 @@ def _plain(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
     )
     blob = service.get_blob_client(settings.container, "plain-upload.csv")
     data = expected_content("graph", job.job_id, size, CHUNK)
-    blob.upload_blob(data, length=length, overwrite=True, max_concurrency=DEFAULT_BLOCKS_IN_FLIGHT,
-                     validate_content="md5")  # fmt: skip
+    blob.upload_blob(
+        data, length=length, overwrite=True, max_concurrency=DEFAULT_BLOCKS_IN_FLIGHT, validate_content="md5"
+    )
     return length
 
 
@@ -129,10 +141,25 @@ def measure_here(side: str, base_url: str, size: int, block_mib: int, in_flight:
 def measure(side: str, base_url: str, size: int, block_mib: int = 8, in_flight: int = 4) -> Row:
     """One measurement in a fresh interpreter; the simulator at `base_url` must serve `size` bytes."""
     httpx.post(f"{base_url}/_sim/config", json={"content_size": size, "chunk_size": CHUNK}).raise_for_status()
-    args = ["--side", side, "--simulator", base_url, "--size", str(size), "--block-mib", str(block_mib),
-            "--in-flight", str(in_flight)]  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "benchmarks.stream_to_blob", *args],
-                          capture_output=True, text=True, check=False, env=dict(os.environ))  # fmt: skip
+    args = [
+        "--side",
+        side,
+        "--simulator",
+        base_url,
+        "--size",
+        str(size),
+        "--block-mib",
+        str(block_mib),
+        "--in-flight",
+        str(in_flight),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stream_to_blob", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+    )
     if done.returncode:
         raise RuntimeError(f"{side} run failed: {done.stderr.strip()[-2000:]}")
     row: Row = json.loads(done.stdout.strip().splitlines()[-1])
@@ -143,8 +170,11 @@ def measure(side: str, base_url: str, size: int, block_mib: int = 8, in_flight: 
 def simulator_process() -> Iterator[str]:
     """The upstream simulator in a process of its own, on a free loopback port."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "local", "simulator", "--port", str(port), "--job-polls", "1"],
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local", "simulator", "--port", str(port), "--job-polls", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         proc.stdout.readline()  # the first line says it is listening
@@ -179,19 +209,35 @@ def run(sizes_mib: list[int], storage: Azurite, rounds: int = DEFAULT_ROUNDS, tu
                     r = measure(side, base_url, size_mib << 20)
                     runs.setdefault((side, size_mib), []).append(r)
                     _row(f"round {round_}: {'download_export' if side == 'activity' else 'plain upload_blob'}", r)
-    print(f"\n{'size':>8} {'activity MiB/s':>15} {'plain MiB/s':>12} {'ratio':>6} {'activity +RSS':>14} "
-          f"{'plain +RSS':>11}")  # fmt: skip
+    print(
+        f"\n{'size':>8} {'activity MiB/s':>15} {'plain MiB/s':>12} {'ratio':>6} {'ratios':>17} "
+        f"{'activity +RSS':>14} {'plain +RSS':>11}"
+    )
     summary: Row = {"tuning": tuning, "sizes": {}}
     for size_mib in sizes_mib:
         act, plain = runs[("activity", size_mib)], runs[("plain", size_mib)]
+        pairs = [a["mib_s"] / p["mib_s"] for a, p in zip(act, plain, strict=True)]  # each round's two runs
         a, p = statistics.median(r["mib_s"] for r in act), statistics.median(r["mib_s"] for r in plain)
         a_rss, p_rss = max(r["rss_mib"] for r in act), max(r["rss_mib"] for r in plain)
-        summary["sizes"][size_mib] = {"activity_mib_s": a, "plain_mib_s": p, "ratio": a / p,
-                                      "activity_rss_mib": a_rss, "plain_rss_mib": p_rss}  # fmt: skip
-        print(f"{size_mib:>7}M {a:>15.1f} {p:>12.1f} {a / p:>6.2f} {a_rss:>11.1f}MiB {p_rss:>8.1f}MiB", flush=True)
-    print(f"(median of {rounds} alternating rounds; ratio = activity / plain; +RSS = highest peak growth of a run's "
-          f"own process; blocks {DEFAULT_BLOCK_SIZE >> 20} MiB x {DEFAULT_BLOCKS_IN_FLIGHT} in flight, Content-MD5 "
-          "on every block, on both sides)")  # fmt: skip
+        ratio, spread = statistics.median(pairs), f"{min(pairs):.2f}-{max(pairs):.2f}"
+        summary["sizes"][size_mib] = {
+            "activity_mib_s": a,
+            "plain_mib_s": p,
+            "ratio": ratio,
+            "round_ratios": pairs,
+            "activity_rss_mib": a_rss,
+            "plain_rss_mib": p_rss,
+        }
+        print(
+            f"{size_mib:>7}M {a:>15.1f} {p:>12.1f} {ratio:>6.2f} {spread:>17} {a_rss:>11.1f}MiB {p_rss:>8.1f}MiB",
+            flush=True,
+        )
+    print(
+        f"(medians of {rounds} alternating rounds; ratio = median over rounds of activity / plain within the round "
+        "(the two runs next to each other in time, so a noisy neighbour slows both), ratios = their range; +RSS = "
+        f"highest peak growth of a run's own process; blocks {DEFAULT_BLOCK_SIZE >> 20} MiB x "
+        f"{DEFAULT_BLOCKS_IN_FLIGHT} in flight, Content-MD5 on every block, on both sides)"
+    )
     return summary
 
 

@@ -21,19 +21,47 @@ SECTIONS = ("streaming", "calls", "replay", "fanout")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", choices=SECTIONS, nargs="+", default=list(SECTIONS), help="sections to run")
-    parser.add_argument("--size-mib", type=int, nargs="+", default=list(stream_to_blob.DEFAULT_SIZES_MIB),
-                        help="streaming: export sizes in MiB")  # fmt: skip
-    parser.add_argument("--rounds", type=int, default=stream_to_blob.DEFAULT_ROUNDS,
-                        help="streaming: alternating activity/plain rounds per size (median reported)")  # fmt: skip
-    parser.add_argument("--tune-mib", type=int, default=stream_to_blob.DEFAULT_TUNE_MIB,
-                        help="streaming: size of each block size x blocks in flight run (0: skip them)")  # fmt: skip
-    parser.add_argument("--job-duration-s", type=float, nargs="+", default=list(upstream_calls.DEFAULT_DURATIONS_S),
-                        help="calls: how long the upstream job runs (virtual seconds)")  # fmt: skip
-    parser.add_argument("--retry-after-s", type=int, nargs="+", default=[5, 30],
-                        help="calls: Retry-After values the Graph simulator sends")  # fmt: skip
+    parser.add_argument(
+        "--size-mib",
+        type=int,
+        nargs="+",
+        default=list(stream_to_blob.DEFAULT_SIZES_MIB),
+        help="streaming: export sizes in MiB",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=stream_to_blob.DEFAULT_ROUNDS,
+        help="streaming: alternating activity/plain rounds per size (median reported)",
+    )
+    parser.add_argument(
+        "--tune-mib",
+        type=int,
+        default=stream_to_blob.DEFAULT_TUNE_MIB,
+        help="streaming: size of each block size x blocks in flight run (0: skip them)",
+    )
+    parser.add_argument(
+        "--job-duration-s",
+        type=float,
+        nargs="+",
+        default=list(upstream_calls.DEFAULT_DURATIONS_S),
+        help="calls: how long the upstream job runs (virtual seconds)",
+    )
+    parser.add_argument(
+        "--retry-after-s",
+        type=int,
+        nargs="+",
+        default=[5, 30],
+        help="calls: Retry-After values the Graph simulator sends",
+    )
     parser.add_argument("--polls", type=int, default=1000, help="replay: polls of the recorded export")
-    parser.add_argument("--polls-per-generation", type=int, nargs="+", default=None,
-                        help="replay: settings to compare (default: 2 x --polls, i.e. never, and 50)")  # fmt: skip
+    parser.add_argument(
+        "--polls-per-generation",
+        type=int,
+        nargs="+",
+        default=None,
+        help="replay: settings to compare (default: 2 x --polls, i.e. never, and 50)",
+    )
     parser.add_argument("--targets", type=int, default=500, help="fanout: targets in the timer run")
     parser.add_argument("--max-in-flight", type=int, default=8, help="fanout: the concurrency cap")
     parser.add_argument("--keep-rate-limit", action="store_true", help="fanout: keep the simulator's rate limit")

@@ -49,9 +49,14 @@ FIXED_INTERVAL_S = 5.0
 UNLIMITED = 10**9
 DEFAULT_DURATIONS_S = (20.0, 300.0, 3600.0)
 KINDS = {
-    "graph.create": "create", "graph.get": "status", "graph.content": "content",
-    "sp.create": "create", "sp.status": "status", "sp.download": "content", "sp.token": "token",
-}  # fmt: skip
+    "graph.create": "create",
+    "graph.get": "status",
+    "graph.content": "content",
+    "sp.create": "create",
+    "sp.status": "status",
+    "sp.download": "content",
+    "sp.token": "token",
+}
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,14 @@ def measure(case: Case, duration_s: float, storage: Azurite) -> dict[str, Any]:
     use_storage(storage, CONTAINER)
     graph_wait = case.retry_after_s if case.connector == "viva_goals" else None
     sp_wait = case.retry_after_s if case.connector == "sailpoint" else None
-    config = SimulatorConfig(job_polls=None, job_duration_s=duration_s, retry_after_s=graph_wait,
-                             sailpoint_retry_after_s=sp_wait, content_size=CONTENT_SIZE,
-                             rate_limit_requests=UNLIMITED)  # fmt: skip
+    config = SimulatorConfig(
+        job_polls=None,
+        job_duration_s=duration_s,
+        retry_after_s=graph_wait,
+        sailpoint_retry_after_s=sp_wait,
+        content_size=CONTENT_SIZE,
+        rate_limit_requests=UNLIMITED,
+    )
     with (
         run_simulator(config) as sim,
         LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=TIMER_SCALE) as runner,
