@@ -1,18 +1,27 @@
 """Throughput and memory of an export streamed simulator → `download_export` → Azurite, against the stack's limit.
 
-"Plain" is `upload_blob` of the same bytes from memory (the simulator's page
-generator, no network source) with the same per-block Content-MD5, block size
-and blocks in flight as the activity: what Python, the SDK and Azurite can do
-on this machine, so activity / plain says how much the pipeline loses. The
-source alone (the simulator read by a plain HTTP client, bytes discarded)
-shows the upstream is not what limits the activity.
+"Plain" is `upload_blob` of the same bytes from a file the page cache holds,
+with the same per-block Content-MD5, block size and blocks in flight as the
+activity: what Python, the SDK and Azurite can do on this machine, so activity
+/ plain says how much the pipeline loses. The simulator sends that same file
+with sendfile, so on this 2-core machine the load source takes next to no CPU
+from the pipeline and Azurite (a real upstream runs elsewhere); the file is
+written before the clock starts, for both sides. The source alone (the
+simulator read by a plain HTTP client, bytes discarded) shows the upstream is
+not what limits the activity.
 
 Each measurement runs in a process of its own, so its peak RSS growth starts
 from a clean baseline (an allocator that kept an earlier run's blocks would
 hide growth), and the simulator runs in another process, as a real upstream
 would, instead of competing for this interpreter's lock. The activity and
 plain runs alternate, size by size and round by round, so a noisy neighbour
-slows both sides rather than one.
+slows both sides rather than one; which side goes first swaps every round.
+
+Every measurement starts with the page cache's dirty pages written out
+(`os.sync`). Azurite writes each run's gigabytes to disk, and the kernel writes
+them back in the background while the next run is timed: without the sync, the
+run that follows a 4 GiB write pays for it (measured: the activity at 1 GiB,
+always run right after plain's 4 GiB, lost 15-25 % to it in alternate rounds).
 """
 
 from __future__ import annotations
@@ -25,8 +34,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,8 +48,8 @@ from activities.export_activities import download_export
 from benchmarks.environment import loopback_only, shared_azurite, use_storage
 from connectors.base import JobState, JobStatus
 from local.azurite import Azurite, free_port
-from local.simulator import GRAPH_FIXTURE_TOKEN, expected_content
-from local.simulator.content import csv_length
+from local.simulator import GRAPH_FIXTURE_TOKEN
+from local.simulator.content import csv_file, csv_length
 from sinks.blob_writer import DEFAULT_BLOCK_SIZE, DEFAULT_BLOCKS_IN_FLIGHT, write_stream
 from sinks.storage_clients import StorageSettings
 from targets import parse_targets
@@ -46,6 +57,7 @@ from tests.support.memory import peak_rss
 
 CONTAINER = "bench-stream"
 CHUNK = 1024 * 1024
+CONTENT_DIR_VARIABLE = "BENCH_CONTENT_DIR"
 DEFAULT_SIZES_MIB = (1024, 4096)
 DEFAULT_ROUNDS = 2
 DEFAULT_TUNE_MIB = 256
@@ -105,10 +117,10 @@ def _plain(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
         settings.connection_string, max_block_size=DEFAULT_BLOCK_SIZE, max_single_put_size=DEFAULT_BLOCK_SIZE
     )
     blob = service.get_blob_client(settings.container, "plain-upload.csv")
-    data = expected_content("graph", job.job_id, size, CHUNK)
-    blob.upload_blob(
-        data, length=length, overwrite=True, max_concurrency=DEFAULT_BLOCKS_IN_FLIGHT, validate_content="md5"
-    )
+    with csv_file(content_dir(), job.job_id, size).open("rb") as data:  # written (and cached) before the clock
+        blob.upload_blob(
+            data, length=length, overwrite=True, max_concurrency=DEFAULT_BLOCKS_IN_FLIGHT, validate_content="md5"
+        )
     return length
 
 
@@ -126,21 +138,39 @@ def _source(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
 SIDES = {"activity": _activity, "stream": _stream, "plain": _plain, "source": _source}
 
 
+def content_dir() -> Path:
+    """Where the simulator keeps the content it sends with sendfile, and plain reads the same bytes from."""
+    return Path(os.environ[CONTENT_DIR_VARIABLE])
+
+
+def _prepare(side: str, target: dict[str, Any], job: JobStatus, size: int) -> None:
+    """Untimed: the job's content is written to its file (by the simulator, or here for plain) and on disk."""
+    if side == "plain":
+        csv_file(content_dir(), job.job_id, size)
+    else:
+        _source(target, job, size)  # the simulator writes the file as it serves it the first time
+    os.sync()
+
+
 def measure_here(side: str, base_url: str, size: int, block_mib: int, in_flight: int) -> Row:
     loopback_only()
     target = _target(base_url)
     job = _finished_job(target)
+    _prepare(side, target, job, size)
     gc.collect()
     with peak_rss() as memory:
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         moved = SIDES[side](target, job, size, block_mib=block_mib, in_flight=in_flight)
-        seconds = time.perf_counter() - began
-    return {"side": side, "bytes": moved, "mib_s": moved / 2**20 / seconds, "rss_mib": memory.growth_mib}
+        seconds, cpu_s = time.perf_counter() - began, time.process_time() - cpu_began
+    mib_s, cpu_per_gib = moved / 2**20 / seconds, cpu_s / (moved / 2**30)
+    return {"side": side, "bytes": moved, "mib_s": mib_s, "rss_mib": memory.growth_mib, "cpu_s_per_gib": cpu_per_gib}
 
 
 def measure(side: str, base_url: str, size: int, block_mib: int = 8, in_flight: int = 4) -> Row:
     """One measurement in a fresh interpreter; the simulator at `base_url` must serve `size` bytes."""
-    httpx.post(f"{base_url}/_sim/config", json={"content_size": size, "chunk_size": CHUNK}).raise_for_status()
+    os.sync()  # the previous run's writes reach the disk before this one is timed, not during it
+    config = {"content_size": size, "chunk_size": CHUNK, "content_file_dir": str(content_dir())}
+    httpx.post(f"{base_url}/_sim/config", json=config).raise_for_status()
     args = [
         "--side",
         side,
@@ -188,15 +218,17 @@ def simulator_process() -> Iterator[str]:
 
 
 def _row(label: str, r: Row) -> None:
-    print(f"{label:<34} {r['bytes'] / 2**20:>7.0f}M {r['mib_s']:>8.1f} MiB/s {r['rss_mib']:>8.1f} MiB", flush=True)
+    figures = f"{r['bytes'] / 2**20:>7.0f}M {r['mib_s']:>8.1f} MiB/s {r['rss_mib']:>8.1f} MiB"
+    print(f"{label:<34} {figures} {r['cpu_s_per_gib']:>9.2f} s", flush=True)
 
 
 def run(sizes_mib: list[int], storage: Azurite, rounds: int = DEFAULT_ROUNDS, tune_mib: int = DEFAULT_TUNE_MIB) -> Row:
     """Source alone, block size x blocks in flight, then activity and plain alternating for every size."""
     use_storage(storage, CONTAINER)
     print("== Streaming: simulator → download_export → Azurite, against upload_blob of the same bytes from memory ==")
-    print(f"{'run':<34} {'size':>8} {'throughput':>14} {'peak +RSS':>12}", flush=True)
-    with simulator_process() as base_url:
+    print(f"{'run':<34} {'size':>8} {'throughput':>14} {'peak +RSS':>12} {'CPU/GiB':>9}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-content-") as files, simulator_process() as base_url:
+        os.environ[CONTENT_DIR_VARIABLE] = files  # the measurements' processes inherit it
         for size_mib in sizes_mib:
             _row("source alone (httpx, discarded)", measure("source", base_url, size_mib << 20))
         tuning = {(b, k): measure("stream", base_url, tune_mib << 20, b, k) for b, k in TUNING} if tune_mib else {}
@@ -205,13 +237,13 @@ def run(sizes_mib: list[int], storage: Azurite, rounds: int = DEFAULT_ROUNDS, tu
         runs: dict[tuple[str, int], list[Row]] = {}
         for round_ in range(1, rounds + 1):
             for size_mib in sizes_mib:
-                for side in ("activity", "plain"):
+                for side in ("activity", "plain") if round_ % 2 else ("plain", "activity"):
                     r = measure(side, base_url, size_mib << 20)
                     runs.setdefault((side, size_mib), []).append(r)
                     _row(f"round {round_}: {'download_export' if side == 'activity' else 'plain upload_blob'}", r)
     print(
         f"\n{'size':>8} {'activity MiB/s':>15} {'plain MiB/s':>12} {'ratio':>6} {'ratios':>17} "
-        f"{'activity +RSS':>14} {'plain +RSS':>11}"
+        f"{'activity +RSS':>14} {'plain +RSS':>11} {'CPU/GiB act':>12} {'plain':>6}"
     )
     summary: Row = {"tuning": tuning, "sizes": {}}
     for size_mib in sizes_mib:
@@ -219,6 +251,10 @@ def run(sizes_mib: list[int], storage: Azurite, rounds: int = DEFAULT_ROUNDS, tu
         pairs = [a["mib_s"] / p["mib_s"] for a, p in zip(act, plain, strict=True)]  # each round's two runs
         a, p = statistics.median(r["mib_s"] for r in act), statistics.median(r["mib_s"] for r in plain)
         a_rss, p_rss = max(r["rss_mib"] for r in act), max(r["rss_mib"] for r in plain)
+        a_cpu, p_cpu = (
+            statistics.median(r["cpu_s_per_gib"] for r in act),
+            statistics.median(r["cpu_s_per_gib"] for r in plain),
+        )
         ratio, spread = statistics.median(pairs), f"{min(pairs):.2f}-{max(pairs):.2f}"
         summary["sizes"][size_mib] = {
             "activity_mib_s": a,
@@ -227,15 +263,19 @@ def run(sizes_mib: list[int], storage: Azurite, rounds: int = DEFAULT_ROUNDS, tu
             "round_ratios": pairs,
             "activity_rss_mib": a_rss,
             "plain_rss_mib": p_rss,
+            "activity_cpu_s_per_gib": a_cpu,
+            "plain_cpu_s_per_gib": p_cpu,
         }
         print(
-            f"{size_mib:>7}M {a:>15.1f} {p:>12.1f} {ratio:>6.2f} {spread:>17} {a_rss:>11.1f}MiB {p_rss:>8.1f}MiB",
+            f"{size_mib:>7}M {a:>15.1f} {p:>12.1f} {ratio:>6.2f} {spread:>17} {a_rss:>11.1f}MiB {p_rss:>8.1f}MiB "
+            f"{a_cpu:>10.2f} s {p_cpu:>4.2f} s",
             flush=True,
         )
     print(
         f"(medians of {rounds} alternating rounds; ratio = median over rounds of activity / plain within the round "
         "(the two runs next to each other in time, so a noisy neighbour slows both), ratios = their range; +RSS = "
-        f"highest peak growth of a run's own process; blocks {DEFAULT_BLOCK_SIZE >> 20} MiB x "
+        "highest peak growth of a run's own process; CPU/GiB = CPU seconds of that process, all threads, per GiB "
+        f"moved (the simulator's and Azurite's not included); blocks {DEFAULT_BLOCK_SIZE >> 20} MiB x "
         f"{DEFAULT_BLOCKS_IN_FLIGHT} in flight, Content-MD5 on every block, on both sides)"
     )
     return summary

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 CSV_HEADER = b"Title,Owner,Progress,Status,Due date,Row\n"
 SAILPOINT_TYPES_CYCLE = ("SOURCE", "RULE", "TRANSFORM", "IDENTITY_PROFILE", "ROLE", "ACCESS_PROFILE")
@@ -149,6 +151,21 @@ def _rechunk(pieces: Iterable[bytes | memoryview], chunk_size: int) -> Iterator[
 
 def csv_chunks(job_id: str, size: int, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
     return _rechunk(_csv_pieces(job_id, size), chunk_size)
+
+
+def csv_file(directory: Path, job_id: str, size: int) -> Path:
+    """The job's CSV as a file in `directory`, written on first use; only the two newest files are kept."""
+    digest = hashlib.sha256(f"{job_id}\0{size}".encode()).hexdigest()[:24]
+    path = directory / f"graph-{digest}.csv"
+    if not path.exists():
+        partial = directory / f".{digest}.{uuid.uuid4().hex}.partial"  # a concurrent writer has its own
+        with partial.open("wb") as out:
+            for piece in _csv_pieces(job_id, size):
+                out.write(piece)
+        partial.replace(path)
+        for old in sorted(directory.glob("graph-*.csv"), key=lambda p: p.stat().st_mtime)[:-2]:
+            old.unlink(missing_ok=True)
+    return path
 
 
 _RULE_SUFFIX = ',"jwsHeader":"eyJhbGciOiJFUzI1NiJ9","jwsSignature":"%s"'

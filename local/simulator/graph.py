@@ -10,10 +10,11 @@ import json
 import re
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from local.simulator.content import csv_chunks, csv_length
+from local.simulator.content import csv_chunks, csv_file, csv_length
 from local.simulator.exchange import Exchange
 from local.simulator.state import Fault, Job, SimState, retry_after_header, utcnow
 
@@ -307,6 +308,9 @@ def content(ex: Exchange, state: SimState, job_id: str) -> None:
         return
     fault = state.take_fault("graph.content", drop=True)
     size, cfg = state.config.content_size, state.config
+    if cfg.content_file_dir and fault is None and not cfg.content_bytes_per_s:
+        ex.send_file(200, "text/csv", csv_file(Path(cfg.content_file_dir), job_id, size))
+        return
     ex.send_stream(
         200,
         "text/csv",
