@@ -42,6 +42,7 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -131,14 +132,8 @@ class BlobHistoryStore:
         blob = self._blob(instance_id)
         if instance_id not in self._leases and not self._lease(instance_id, blob, etag=None):
             return None
-        try:
+        with self._lost_on_conflict(instance_id, "its history could not be read under this process's lease"):
             downloaded = blob.download_blob(lease=self._leases[instance_id])
-        except HttpResponseError as exc:
-            if exc.status_code not in (409, 412):
-                raise
-            self._forget(instance_id)
-            detail = f"its history could not be read under this process's lease ({_code(exc)})"
-            raise LeaseLost(instance_id, detail) from None
         stored = _parse(downloaded)
         with self._lock:
             self._etags[instance_id] = downloaded.properties.etag
@@ -241,21 +236,26 @@ class BlobHistoryStore:
         """Replace the history under this store's lease and If-Match the version it last read or wrote."""
         with self._lock:
             lease, etag = self._leases[instance_id], self._etags.get(instance_id)
-        try:
+        with self._lost_on_conflict(instance_id, "this process no longer drives it, so it stops without saving"):
             try:
                 written = blob.upload_blob(data, overwrite=True, lease=lease, content_settings=JSON, **_if_match(etag))
             except HttpResponseError as exc:
                 if exc.status_code != 412 or not _renewed(lease):
                     raise
                 written = blob.upload_blob(data, overwrite=True, lease=lease, content_settings=JSON, **_if_match(etag))
+        with self._lock:
+            self._etags[instance_id] = written["etag"]
+
+    @contextlib.contextmanager
+    def _lost_on_conflict(self, instance_id: str, detail: str) -> Iterator[None]:
+        """A 409 or 412 inside means another process drives `instance_id`: stop holding it, and say so."""
+        try:
+            yield
         except HttpResponseError as exc:
             if exc.status_code not in (409, 412):
                 raise
             self._forget(instance_id)
-            detail = f"this process no longer drives it, so it stops without saving ({_code(exc)})"
-            raise LeaseLost(instance_id, detail) from None
-        with self._lock:
-            self._etags[instance_id] = written["etag"]
+            raise LeaseLost(instance_id, f"{detail} ({_code(exc)})") from None
 
     def _release(self, instance_id: str) -> None:
         lease = self._forget(instance_id)
