@@ -23,11 +23,10 @@ from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
+from tests.connectors.hostile import FIXTURE_JWT
 from tests.support.targets import ORG, VIEW
 
 pytestmark = pytest.mark.integration
-
-JWT_LIKE = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
 
 
 class CountingTokens:
@@ -148,7 +147,7 @@ def test_an_error_body_echoing_the_token_reaches_no_message(simulator: Simulator
     conn, tokens = connect(simulator, upstream)
     job = conn.start_job()
     sent = tokens.issued[-1]
-    echo = f"header was 'Authorization: Bearer {sent}', token {sent}, claims {JWT_LIKE}"
+    echo = f"header was 'Authorization: Bearer {sent}', token {sent}, claims {FIXTURE_JWT}"
     simulator.inject(upstream.status_route, status=400, body=upstream.envelope(echo))
 
     with pytest.raises(UpstreamError) as caught:

@@ -10,12 +10,30 @@ import pytest
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from tests.connectors.hostile import viva
-from tests.support.hostile_upstream import Reply, Request, graph_job, gzip_of_zeros, hostile_upstream, zeros
+from tests.support.hostile_upstream import (
+    Reply,
+    Request,
+    Scenario,
+    graph_job,
+    gzip_of_zeros,
+    hostile_upstream,
+    zeros,
+)
 from tests.support.memory import peak_rss
 
 MIB = 2**20
 BOMB = 128 * MIB  # what the body inflates to; the old client held all of it (and a copy) at once
 FLAT_MIB = 64  # generous: interpreter noise, never a bomb's worth
+
+
+def encoded(body: bytes, *, status: int = 200, coding: str = "gzip") -> Scenario:
+    """Every request answered with `body` as it is, declared as `coding`, with its exact length."""
+
+    def scenario(request: Request, reply: Reply) -> None:
+        reply.head(status, {"Content-Encoding": coding, "Content-Length": str(len(body))})
+        reply.write(body)
+
+    return scenario
 
 
 def succeeded(url: str) -> JobStatus:
@@ -24,12 +42,7 @@ def succeeded(url: str) -> JobStatus:
 
 def test_a_gzip_bomb_as_a_status_body_is_refused_with_flat_memory() -> None:
     bomb = gzip_of_zeros(BOMB)
-
-    def scenario(request: Request, reply: Reply) -> None:
-        reply.head(200, {"Content-Encoding": "gzip", "Content-Length": str(len(bomb))})
-        reply.write(bomb)
-
-    with hostile_upstream(scenario) as upstream, peak_rss() as memory, pytest.raises(UpstreamError) as caught:
+    with hostile_upstream(encoded(bomb)) as upstream, peak_rss() as memory, pytest.raises(UpstreamError) as caught:
         viva(upstream).get_job("job-1")
     assert caught.value.kind is ErrorKind.PERMANENT
     assert "over 1048576 bytes" in caught.value.message
@@ -51,12 +64,11 @@ def test_a_huge_503_body_is_read_only_up_to_an_error_envelope_with_flat_memory()
 
 def test_a_gzip_bomb_as_an_error_body_is_cut_at_the_envelope_limit_with_flat_memory() -> None:
     bomb = gzip_of_zeros(BOMB)
-
-    def scenario(request: Request, reply: Reply) -> None:
-        reply.head(400, {"Content-Encoding": "gzip", "Content-Length": str(len(bomb))})
-        reply.write(bomb)
-
-    with hostile_upstream(scenario) as upstream, peak_rss() as memory, pytest.raises(UpstreamError) as caught:
+    with (
+        hostile_upstream(encoded(bomb, status=400)) as upstream,
+        peak_rss() as memory,
+        pytest.raises(UpstreamError) as caught,
+    ):
         viva(upstream).get_job("job-1")
     assert caught.value.kind is ErrorKind.PERMANENT
     assert memory.growth_mib < FLAT_MIB, f"peak RSS grew by {memory.growth_mib:.1f} MiB"
@@ -64,12 +76,7 @@ def test_a_gzip_bomb_as_an_error_body_is_cut_at_the_envelope_limit_with_flat_mem
 
 def test_a_stacked_gzip_download_is_refused_before_anything_is_inflated() -> None:
     bomb = gzip_of_zeros(BOMB, layers=2)  # a few KB on the wire
-
-    def scenario(request: Request, reply: Reply) -> None:
-        reply.head(200, {"Content-Encoding": "gzip, gzip", "Content-Length": str(len(bomb))})
-        reply.write(bomb)
-
-    with hostile_upstream(scenario) as upstream, peak_rss() as memory:
+    with hostile_upstream(encoded(bomb, coding="gzip, gzip")) as upstream, peak_rss() as memory:
         conn = viva(upstream)
         with pytest.raises(UpstreamError) as caught, conn.open_content(succeeded(f"{upstream.url}/content")) as stream:
             for _ in stream.iter_bytes():
@@ -81,14 +88,9 @@ def test_a_stacked_gzip_download_is_refused_before_anything_is_inflated() -> Non
 
 def test_a_gzip_download_inflates_one_chunk_at_a_time_and_keeps_every_byte() -> None:
     bomb = gzip_of_zeros(BOMB)
-
-    def scenario(request: Request, reply: Reply) -> None:
-        reply.head(200, {"Content-Encoding": "gzip", "Content-Length": str(len(bomb))})
-        reply.write(bomb)
-
     digest, size, largest = hashlib.sha256(), 0, 0
     with (
-        hostile_upstream(scenario) as upstream,
+        hostile_upstream(encoded(bomb)) as upstream,
         peak_rss() as memory,
         viva(upstream).open_content(succeeded(f"{upstream.url}/content")) as stream,
     ):
@@ -134,12 +136,7 @@ def test_a_close_delimited_download_is_refused_as_unframed() -> None:
 def test_a_truncated_gzip_download_whose_content_length_matches_is_a_transient_failure() -> None:
     whole = gzip.compress(json.dumps({"objectives": list(range(20000))}).encode())
     cut = whole[: len(whole) // 2]
-
-    def scenario(request: Request, reply: Reply) -> None:
-        reply.head(200, {"Content-Encoding": "gzip", "Content-Length": str(len(cut))})
-        reply.write(cut)
-
-    with hostile_upstream(scenario) as upstream:
+    with hostile_upstream(encoded(cut)) as upstream:
         conn = viva(upstream)
         with pytest.raises(UpstreamError) as caught, conn.open_content(succeeded(f"{upstream.url}/content")) as stream:
             b"".join(stream.iter_bytes())
@@ -149,11 +146,6 @@ def test_a_truncated_gzip_download_whose_content_length_matches_is_a_transient_f
 
 def test_a_gzip_status_body_within_the_limit_still_reads() -> None:
     body = gzip.compress(json.dumps(graph_job(status="running")).encode())
-
-    def scenario(request: Request, reply: Reply) -> None:
-        reply.head(200, {"Content-Encoding": "gzip", "Content-Length": str(len(body))})
-        reply.write(body)
-
-    with hostile_upstream(scenario) as upstream:
+    with hostile_upstream(encoded(body)) as upstream:
         job = viva(upstream).get_job("job-1")
     assert job.state is JobState.RUNNING

@@ -7,16 +7,12 @@ import pytest
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.envelopes import parse_sailpoint_error
 from connectors.redaction import MAX_MESSAGE, MAX_STATUS, REDACTED
-from connectors.sailpoint import SailPointConnector, SailPointParams
-from connectors.transport import HttpSettings
 from connectors.upstream_ids import MAX_ID
 from credentials.client_credentials import ClientCredentialsTokenProvider
-from credentials.static_token import StaticTokenProvider
-from tests.connectors.hostile import TOKEN, viva
+from tests.connectors.hostile import FIXTURE_TOKEN, sailpoint, viva
 from tests.support.hostile_upstream import Reply, Request, Scenario, graph_job, hostile_upstream
 
-CLIENT_SECRET = "hostile-client-secret-value"
-SP_TOKEN = "sp-access-token-abcdef"
+FIXTURE_CLIENT_SECRET = "hostile-client-secret-value"  # a test fixture, not a credential
 
 
 def answer(payload: object, status: int = 200) -> Scenario:
@@ -60,13 +56,7 @@ def test_a_huge_status_value_is_cut_and_read_as_unknown() -> None:
 def test_a_70_kb_sailpoint_failure_message_is_cut_with_a_marker() -> None:
     body = {"jobId": "sp-1", "status": "FAILED", "message": "reason " * 10_000}
     with hostile_upstream(answer(body)) as upstream:
-        conn = SailPointConnector(
-            f"{upstream.url}/v2025",
-            SailPointParams(),
-            StaticTokenProvider("T", {"T": SP_TOKEN}),
-            settings=HttpSettings(trust_env=False),
-        )
-        job = conn.get_job("sp-1")
+        job = sailpoint(upstream).get_job("sp-1")
     assert job.failure_reason is not None
     assert len(job.failure_reason) == MAX_MESSAGE
     assert job.failure_reason.endswith("]")
@@ -100,7 +90,7 @@ def test_a_status_detail_echoing_the_bearer_token_is_redacted_before_it_is_cut()
     with hostile_upstream(scenario) as upstream:
         job = viva(upstream).get_job("job-1")
     assert job.failure_reason is not None
-    assert TOKEN[:8] not in job.failure_reason
+    assert FIXTURE_TOKEN[:8] not in job.failure_reason
     assert job.failure_reason.endswith("]")
     assert " chars, sha256 " in job.failure_reason  # says it was cut
 
@@ -110,13 +100,7 @@ def test_a_sailpoint_failure_message_echoing_the_bearer_token_is_redacted() -> N
         reply.json(200, {"jobId": "sp-1", "status": "FAILED", "message": f"token {request.bearer} is not welcome"})
 
     with hostile_upstream(scenario) as upstream:
-        conn = SailPointConnector(
-            f"{upstream.url}/v2025",
-            SailPointParams(),
-            StaticTokenProvider("T", {"T": SP_TOKEN}),
-            settings=HttpSettings(trust_env=False),
-        )
-        job = conn.get_job("sp-1")
+        job = sailpoint(upstream).get_job("sp-1")
     assert job.failure_reason == f"token {REDACTED} is not welcome"
 
 
@@ -126,12 +110,12 @@ def test_a_token_endpoint_error_echoing_the_client_secret_is_redacted() -> None:
 
     with hostile_upstream(scenario) as upstream:
         tokens = ClientCredentialsTokenProvider(
-            f"{upstream.url}/oauth/token", "client-1", CLIENT_SECRET, parse_sailpoint_error
+            f"{upstream.url}/oauth/token", "client-1", FIXTURE_CLIENT_SECRET, parse_sailpoint_error
         )
         with pytest.raises(UpstreamError) as caught:
             tokens.get_token()
     assert caught.value.kind is ErrorKind.TRANSIENT
-    assert CLIENT_SECRET not in str(caught.value.to_dict())
+    assert FIXTURE_CLIENT_SECRET not in str(caught.value.to_dict())
     assert REDACTED in caught.value.message
 
 
@@ -141,4 +125,4 @@ def test_an_error_code_holding_the_token_is_dropped() -> None:
 
     with hostile_upstream(scenario) as upstream, pytest.raises(UpstreamError) as caught:
         viva(upstream).get_job("job-1")
-    assert TOKEN not in str(caught.value.to_dict())
+    assert FIXTURE_TOKEN not in str(caught.value.to_dict())

@@ -10,9 +10,8 @@ from connectors.upstream_ids import path_segment
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
+from tests.connectors.hostile import FIXTURE_JWT
 from tests.support.targets import ORG, VIEW
-
-JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz"
 
 
 def connector(sim: Simulator) -> VivaGoalsConnector:
@@ -21,7 +20,7 @@ def connector(sim: Simulator) -> VivaGoalsConnector:
 
 
 def test_redact_blanks_given_secrets_bearer_values_and_jwts() -> None:
-    text = f"got Bearer abcdefghijklmnopqrstuvwxyz0123 and {JWT_LIKE} and s3cret-value"
+    text = f"got Bearer abcdefghijklmnopqrstuvwxyz0123 and {FIXTURE_JWT} and s3cret-value"
     cleaned = redact(text, "s3cret-value", None, "")
     assert "abcdefghijklmnop" not in cleaned
     assert "eyJhbGci" not in cleaned

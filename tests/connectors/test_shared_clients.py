@@ -11,7 +11,7 @@ from connectors.registry import build_connector
 from connectors.transport import HttpSettings
 from credentials.static_token import StaticTokenProvider
 from targets import parse_targets
-from tests.connectors.hostile import PARAMS, TOKEN
+from tests.connectors.hostile import FIXTURE_TOKEN, PARAMS
 from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream, zeros
 from tests.support.targets import viva_raw
 
@@ -21,7 +21,7 @@ def running(request: Request, reply: Reply) -> None:
 
 
 def test_two_connectors_built_for_two_polls_share_one_connection() -> None:
-    tokens = StaticTokenProvider("T", {"T": TOKEN})
+    tokens = StaticTokenProvider("T", {"T": FIXTURE_TOKEN})
     with hostile_upstream(running) as upstream:
         for _ in range(2):
             build_connector("viva_goals", upstream.graph_base_url, PARAMS, tokens).get_job("job-1")
