@@ -20,8 +20,9 @@ slows both sides rather than one; which side goes first swaps every round.
 Every measurement starts with the page cache's dirty pages written out
 (`os.sync`). Azurite writes each run's gigabytes to disk, and the kernel writes
 them back in the background while the next run is timed: without the sync, the
-run that follows a 4 GiB write pays for it (measured: the activity at 1 GiB,
-always run right after plain's 4 GiB, lost 15-25 % to it in alternate rounds).
+run that follows a 4 GiB write would pay for it. That is the likely cause of the
+outlier rounds seen before (activity / plain 0.69-0.77 at 1 GiB, right after a
+4 GiB run); it was not measured on its own, only kept off the clock.
 """
 
 from __future__ import annotations
