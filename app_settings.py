@@ -57,6 +57,12 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         local_only=True,
     ),
+    Setting(
+        "EXPORTS_ALLOW_PRIVATE_UPSTREAMS",
+        "Let server-given download locations and redirects reach private addresses (10/8, 172.16/12, 192.168/16, "
+        "100.64/10, fc00::/7): only for an upstream that sits on a private network",
+        "false",
+    ),
     Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
 )
 

@@ -17,6 +17,7 @@ import httpx
 from connectors.base import ErrorKind, UpstreamError
 from connectors.bodies import ACCEPT_ENCODING, read_capped, read_prefix
 from connectors.clients import shared_client
+from connectors.connect_guard import guard_connections
 from connectors.deadline import deadline_passed, enforce_deadlines
 from connectors.envelopes import MAX_BODY
 from connectors.urls import origin_of
@@ -41,7 +42,8 @@ class HttpSettings:
     trust_env: bool = True
 
     def client(self) -> httpx.Client:
-        """A new client with these settings, whose every socket operation honours the thread's deadline."""
+        """A new client with these settings, whose every socket operation honours the thread's deadline and
+        whose connections to server-given locations are checked on their resolved addresses (`connect_guard`)."""
         client = httpx.Client(
             timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
             proxy=self.proxy,
@@ -49,7 +51,7 @@ class HttpSettings:
             follow_redirects=False,  # redirects are followed by hand, so the token never follows them elsewhere
             headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
-        return enforce_deadlines(client)
+        return guard_connections(enforce_deadlines(client))
 
     def client_for(self, url: str) -> httpx.Client:
         """The process's shared client for `url`'s origin with these transport settings."""

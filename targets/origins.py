@@ -11,33 +11,23 @@ hand a credential to whatever listens on its own loopback interface.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 
-import app_settings
+from connectors.addresses import ALLOW_LOOPBACK, loopback_allowed
 from connectors.urls import check_base_url, is_loopback, origin_of
 
-ALLOW_LOOPBACK = "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS"
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-
-
-def loopback_allowed(environ: Mapping[str, str] | None = None) -> bool:
-    return app_settings.get(ALLOW_LOOPBACK, environ).strip().lower() in TRUE_WORDS
+__all__ = ["ALLOW_LOOPBACK", "check_credential_url", "check_origin_policy", "loopback_allowed", "reaches_this_machine"]
 
 
 def reaches_this_machine(host: str) -> bool:
-    """Loopback names and addresses, the unspecified address and their IPv4-mapped IPv6 forms.
+    """Loopback names and addresses in every spelling a connection reads as one (`connectors.addresses`):
+    `localhost`, 127/8 (`127.1`, `0x7f.1`, `0177.0.0.1`, `2130706433`), `::1`, the unspecified address (`0`)
+    and IPv4-mapped forms.
 
-    A DNS name that merely resolves to 127.0.0.1 is not caught here: that is the DNS owner's choice.
+    A configured DNS name that merely resolves to 127.0.0.1 is not caught here: that is the DNS owner's choice
+    (server-given locations, in contrast, are checked on their resolved address when they connect).
     """
-    if is_loopback(host):
-        return True
-    try:
-        address = ipaddress.ip_address(host.lower().strip("[]"))
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None) or address
-    return address.is_unspecified or mapped.is_loopback or mapped.is_unspecified
+    return is_loopback(host)
 
 
 def check_origin_policy(url: str, what: str, environ: Mapping[str, str] | None = None) -> str:
