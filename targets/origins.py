@@ -12,6 +12,7 @@ hand a credential to whatever listens on its own loopback interface.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from connectors.addresses import ALLOW_LOOPBACK, loopback_allowed
 from connectors.urls import check_base_url, is_loopback, origin_of
@@ -30,20 +31,31 @@ def reaches_this_machine(host: str) -> bool:
     return is_loopback(host)
 
 
+def _host_as_written(url: str) -> str:
+    """The host of `url` as split, before any stricter parsing (which refuses `0177.0.0.1` as unsendable)."""
+    try:
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+
+
 def check_origin_policy(url: str, what: str, environ: Mapping[str, str] | None = None) -> str:
-    """`url` unchanged, or ValueError when it names a loopback host while loopback upstreams are off."""
-    _, host, _ = origin_of(url)
-    if reaches_this_machine(host) and not loopback_allowed(environ):
+    """`url` unchanged, or ValueError when it names a loopback host while loopback upstreams are off (checked on
+    the host as written first, so every spelling of loopback is named as such) or is not an absolute URL."""
+    if reaches_this_machine(_host_as_written(url)) and not loopback_allowed(environ):
         raise ValueError(
             f"{what} {url!r} is on this machine (loopback); allowed only when {ALLOW_LOOPBACK} is on "
             "(local development)"
         )
+    origin_of(url)
     return url
 
 
 def check_credential_url(url: str, what: str, environ: Mapping[str, str] | None = None) -> str:
-    """A configured URL a credential is sent to (`base_url`, `token_url`), validated once: the URL rules of the
-    connectors (absolute https, http only for loopback, no credentials, query or fragment), then the loopback
-    switch. Returned stripped; a base URL also loses its trailing slash (`connectors.urls.check_base_url`)."""
+    """A configured URL a credential is sent to (`base_url`, `token_url`), validated once: the loopback switch,
+    then the URL rules of the connectors (absolute https, http only for loopback, no credentials, query or
+    fragment). Returned stripped; a base URL also loses its trailing slash (`connectors.urls.check_base_url`)."""
+    if reaches_this_machine(_host_as_written(url)):  # the switch first: every spelling of loopback is named so
+        check_origin_policy(url.strip(), what, environ)
     normalised = check_base_url(url, what)
     return check_origin_policy(normalised if what == "base_url" else url.strip(), what, environ)
