@@ -28,7 +28,7 @@ from connectors.deadline import within
 from connectors.envelopes import ErrorParser
 from connectors.redaction import MAX_MESSAGE, clean_message
 from connectors.retry_after import parse_retry_after
-from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token
+from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token, unsendable
 from connectors.upstream_ids import upstream_id
 from connectors.urls import check_base_url, check_download_url, check_server_given, same_origin
 
@@ -201,4 +201,6 @@ class ApiClient:
                     response = stack.enter_context(self.http(url).stream("GET", url, headers=headers))
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 raise network_error(url, exc) from None
+            except (httpx.InvalidURL, UnicodeError):  # idna's errors, raised also for a redirect's Location
+                raise unsendable(url) from None
             yield response

@@ -53,7 +53,9 @@ def origin_of(url: str) -> Origin:
 def _check_sendable(url: str) -> None:
     """ValueError unless httpx can build a request to `url` and the resolver can encode its host name."""
     try:
-        raw = httpx.URL(url).raw_host.decode("ascii")
+        parsed = httpx.URL(url)
+        parsed.host  # noqa: B018 - decoding the host is where httpx refuses a malformed A-label (`xn--`)
+        raw = parsed.raw_host.decode("ascii")
     except (httpx.InvalidURL, ValueError):  # idna's errors are ValueErrors too
         raise ValueError(f"cannot be parsed as a URL: {url!r}") from None
     if host_address(raw) is not None:

@@ -144,3 +144,17 @@ def test_the_activity_refuses_every_spelling_of_loopback_that_skipped_validation
         connector_for(sailpoint(base_url=f"https://{host}/v2025"), env)
     assert caught.value.kind is ErrorKind.PERMANENT
     assert ALLOW_LOOPBACK in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "host", ["xn--", "a" * 70 + ".example", "a..b", "\u2603\u200d.example", "files.example:99999", "[zz]"]
+)
+@pytest.mark.parametrize("field", ["base_url", "token_url", "authority_host"])
+def test_a_configured_url_that_cannot_be_parsed_is_a_configuration_error(host: str, field: str) -> None:
+    target = {
+        "base_url": sailpoint(base_url=f"https://{host}/v2025"),
+        "token_url": with_token_url(f"https://{host}/oauth/token"),
+        "authority_host": sailpoint(auth={**MSAL, "authority_host": f"https://{host}"}),
+    }[field]
+    with pytest.raises(TargetsError, match=field):
+        parse_targets({"targets": [target]})
