@@ -53,7 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS",
-        "Let targets name loopback (127.0.0.1, localhost) upstreams, plain http included: local development only",
+        "Let targets and the locations upstreams give name loopback (127.0.0.1, localhost), plain http included: "
+        "local development only",
         "false",
         local_only=True,
     ),
