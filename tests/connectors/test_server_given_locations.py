@@ -16,9 +16,12 @@ import httpx
 import pytest
 
 from connectors.addresses import ALLOW_LOOPBACK, ALLOW_PRIVATE, IPAddress
+from connectors.api_client import ApiClient
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
 from connectors.connect_guard import guard_connections, server_given
+from connectors.envelopes import parse_graph_error
 from connectors.transport import HttpSettings
+from credentials.static_token import StaticTokenProvider
 from tests.connectors.hostile import FIXTURE_TOKEN, viva
 from tests.support.hostile_upstream import HostileUpstream, Reply, Request, Scenario, graph_job, hostile_upstream
 
@@ -147,6 +150,27 @@ def test_private_addresses_need_their_own_switch_and_metadata_is_refused_even_th
     monkeypatch.setenv(ALLOW_PRIVATE, "true")
     with hostile_upstream(pointing_at("https://169.254.169.254/latest/meta-data/")) as upstream:
         assert "link-local" in refused(upstream, viva(upstream).get_job("job-1")).message
+
+
+def test_a_status_url_from_a_location_header_on_this_machine_is_not_requested_with_loopback_off(
+    production: None, internal: HostileUpstream
+) -> None:
+    """Any request to a location an upstream named (a poll URL from a Location header, say) follows the rule."""
+
+    def scenario(request: Request, reply: Reply) -> None:
+        reply.json(202, {}, headers={"Location": f"{internal.url}/status"})
+
+    with hostile_upstream(scenario) as upstream:
+        settings = HttpSettings(trust_env=False)
+        tokens = StaticTokenProvider("T", {"T": FIXTURE_TOKEN})
+        api = ApiClient(upstream.graph_base_url, tokens, parse_graph_error, settings=settings, client=settings.client())
+        location = api.request("POST", api.url("exportJobs")).headers["Location"]
+        with pytest.raises(UpstreamError) as caught:
+            api.request("GET", location)
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert ALLOW_LOOPBACK in caught.value.message
+    assert FIXTURE_TOKEN not in str(caught.value.to_dict())
+    assert internal.requests == []
 
 
 def test_a_name_resolving_to_this_machine_is_refused_when_the_connection_opens(
