@@ -7,7 +7,8 @@ A connection resolves `127.1`, `0x7f.1`, `0177.0.0.1`, `2130706433` and `0` with
 are read by `ipaddress`, and an IPv4-mapped address (`::ffff:127.0.0.1`) is classified as the IPv4 address it maps.
 
 Classes: loopback (127/8, ::1, the unspecified 0.0.0.0 and :: which reach this machine, `localhost` and names
-under `.localhost`), link-local (169.254/16 with the cloud metadata address 169.254.169.254, fe80::/10),
+under `.localhost`), link-local or metadata (169.254/16 with the instance metadata address 169.254.169.254,
+fe80::/10, Azure's platform address 168.63.129.16, fd00:ec2::254),
 private (10/8, 172.16/12, 192.168/16, CGNAT 100.64/10, unique-local fc00::/7), reserved (0/8, multicast,
 broadcast, documentation, benchmarking and every other range that is not globally routable) and public.
 """
@@ -30,7 +31,11 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _PRIVATE = tuple(
     ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 )
-_LINK_LOCAL = tuple(ipaddress.ip_network(net) for net in ("169.254.0.0/16", "fe80::/10"))
+# Link-local, and the platform addresses clouds answer on: Azure's wire server and DNS (168.63.129.16, a public
+# range) and the IPv6 instance metadata address another cloud uses (inside fc00::/7, so apart from "private").
+_LINK_LOCAL = tuple(
+    ipaddress.ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "168.63.129.16/32", "fd00:ec2::254/128")
+)
 _IPV4_CHARACTERS = frozenset("0123456789abcdefx.")
 
 

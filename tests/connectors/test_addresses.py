@@ -58,6 +58,8 @@ def test_every_spelling_of_this_machine_is_loopback(host: str) -> None:
         ("0xa9.0xfe.0xa9.0xfe", AddressClass.LINK_LOCAL),
         ("2852039166", AddressClass.LINK_LOCAL),  # 169.254.169.254 as one number
         ("[fe80::1]", AddressClass.LINK_LOCAL),
+        ("168.63.129.16", AddressClass.LINK_LOCAL),  # Azure's wire server: a public range, never an export
+        ("[fd00:ec2::254]", AddressClass.LINK_LOCAL),
         ("[::ffff:169.254.169.254]", AddressClass.LINK_LOCAL),
         ("10.0.0.7", AddressClass.PRIVATE),
         ("10.1", AddressClass.PRIVATE),
