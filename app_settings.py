@@ -53,9 +53,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS",
-        "Let targets name loopback (127.0.0.1, localhost) upstreams, plain http included: local development only",
+        "Let targets and the locations upstreams give name loopback (127.0.0.1, localhost), plain http included: "
+        "local development only",
         "false",
         local_only=True,
+    ),
+    Setting(
+        "EXPORTS_ALLOW_PRIVATE_UPSTREAMS",
+        "Let server-given download locations and redirects reach private addresses (10/8, 172.16/12, 192.168/16, "
+        "100.64/10, fc00::/7): only for an upstream that sits on a private network",
+        "false",
     ),
     Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
 )

@@ -1,7 +1,9 @@
 """The client of one upstream API origin: authenticated requests, classified failures, redirects by hand.
 
 Why: a bearer token may go only to the configured API origin, so redirects are followed here, one by one, and
-a location elsewhere gets no Authorization header; a 401 refreshes the token once, then is the credential's
+a location elsewhere gets no Authorization header and is server-given: refused when its host is loopback (with
+the switch off), private, link-local or reserved, checked on the name here and on the resolved address when
+the connection opens (`connect_guard`); a 401 refreshes the token once, then is the credential's
 fault and says what to check. Failures carry the server's own words (its envelope read by the parser the
 connector names), with the sent token blanked, and its `Retry-After`.
 
@@ -20,14 +22,15 @@ import httpx
 
 from connectors.base import ErrorKind, UpstreamError
 from connectors.bodies import read_prefix
+from connectors.connect_guard import server_given
 from connectors.content_stream import HttpContentStream
 from connectors.deadline import within
 from connectors.envelopes import ErrorParser
 from connectors.redaction import MAX_MESSAGE, clean_message
 from connectors.retry_after import parse_retry_after
-from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token
+from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token, unsendable
 from connectors.upstream_ids import upstream_id
-from connectors.urls import check_base_url, check_download_url, same_origin
+from connectors.urls import check_base_url, check_download_url, check_server_given, same_origin
 
 MAX_REDIRECTS = 5
 Clock = Callable[[], datetime]
@@ -75,8 +78,16 @@ class ApiClient:
         """The Authorization header for `url`: only on the API origin; refuses unsafe locations outright."""
         check_download_url(url)
         if not same_origin(url, self.base_url):
+            check_server_given(url)
             return {}
         return {"Authorization": f"Bearer {self.tokens.get_token(force_refresh=force_refresh)}"}
+
+    def _reaching(self, url: str) -> ExitStack:
+        """Where a request to `url` may connect: anywhere on the API origin, checked addresses elsewhere."""
+        stack = ExitStack()
+        if not same_origin(url, self.base_url):
+            stack.enter_context(server_given())
+        return stack
 
     def request(
         self,
@@ -98,7 +109,8 @@ class ApiClient:
 
     def _send(self, method: str, url: str, *, force_refresh: bool, **kwargs: Any) -> httpx.Response:
         headers = {**(kwargs.pop("headers", None) or {}), **self._authorization(url, force_refresh=force_refresh)}
-        return fetch(self.http(url), self.settings, method, url, headers=headers, **kwargs)
+        with self._reaching(url):
+            return fetch(self.http(url), self.settings, method, url, headers=headers, **kwargs)
 
     def classify(self, response: httpx.Response) -> UpstreamError:
         """The `UpstreamError` a failed response stands for, with the server's own message and wait."""
@@ -165,7 +177,10 @@ class ApiClient:
                 stack.push(inner)
                 return response, url
             inner.close()
-            url = urljoin(url, location.strip().strip('"'))
+            try:
+                url = urljoin(url, location.strip().strip('"'))
+            except ValueError:  # e.g. an unclosed IPv6 bracket: no retry can follow it
+                raise UpstreamError(ErrorKind.PERMANENT, "a redirect location cannot be parsed as a URL") from None
         raise UpstreamError(ErrorKind.PERMANENT, f"more than {MAX_REDIRECTS} redirects while downloading")
 
     @contextmanager
@@ -182,7 +197,10 @@ class ApiClient:
     def _stream_once(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
         with ExitStack() as stack:
             try:
-                response = stack.enter_context(self.http(url).stream("GET", url, headers=headers))
+                with self._reaching(url):  # connections open while the request is sent, not while the body is read
+                    response = stack.enter_context(self.http(url).stream("GET", url, headers=headers))
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 raise network_error(url, exc) from None
+            except (httpx.InvalidURL, UnicodeError):  # idna's errors, raised also for a redirect's Location
+                raise unsendable(url) from None
             yield response

@@ -17,6 +17,7 @@ import httpx
 from connectors.base import ErrorKind, UpstreamError
 from connectors.bodies import ACCEPT_ENCODING, read_capped, read_prefix
 from connectors.clients import shared_client
+from connectors.connect_guard import guard_connections
 from connectors.deadline import deadline_passed, enforce_deadlines
 from connectors.envelopes import MAX_BODY
 from connectors.urls import origin_of
@@ -41,7 +42,8 @@ class HttpSettings:
     trust_env: bool = True
 
     def client(self) -> httpx.Client:
-        """A new client with these settings, whose every socket operation honours the thread's deadline."""
+        """A new client with these settings, whose every socket operation honours the thread's deadline and
+        whose connections to server-given locations are checked on their resolved addresses (`connect_guard`)."""
         client = httpx.Client(
             timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
             proxy=self.proxy,
@@ -49,7 +51,7 @@ class HttpSettings:
             follow_redirects=False,  # redirects are followed by hand, so the token never follows them elsewhere
             headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
-        return enforce_deadlines(client)
+        return guard_connections(enforce_deadlines(client))
 
     def client_for(self, url: str) -> httpx.Client:
         """The process's shared client for `url`'s origin with these transport settings."""
@@ -78,9 +80,22 @@ def network_error(url: str, exc: Exception, slow: str = "within the call's deadl
         where = "{1}:{2}".format(*origin_of(url))
     except ValueError:
         where = "the upstream"
+    if isinstance(exc, httpx.RemoteProtocolError) and str(exc).startswith("Invalid URL in location header"):
+        # httpx reads a redirect's Location even when it does not follow it: no retry can make it parse
+        return UpstreamError(ErrorKind.PERMANENT, f"{where} answered a redirect whose Location cannot be parsed")
     if isinstance(exc, httpx.TimeoutException) and deadline_passed():
         return UpstreamError(ErrorKind.TRANSIENT, f"{where} did not answer {slow}")
     return UpstreamError(ErrorKind.TRANSIENT, f"network error talking to {where}: {type(exc).__name__}")
+
+
+def unsendable(url: str) -> UpstreamError:
+    """A URL the HTTP client cannot build a request to, or a redirect Location it cannot read: PERMANENT, as no
+    retry can make it parse."""
+    try:
+        where = origin_of(url).host
+    except ValueError:
+        where = "the upstream"
+    return UpstreamError(ErrorKind.PERMANENT, f"a URL on {where} (or the Location it answered) cannot be parsed")
 
 
 def read_json(response: httpx.Response, upstream: str) -> Any:
@@ -116,5 +131,7 @@ def fetch(http: httpx.Client, settings: HttpSettings, method: str, url: str, **k
             response.close()
     except (httpx.TransportError, httpx.DecodingError) as exc:
         raise network_error(url, exc) from None
+    except (httpx.InvalidURL, UnicodeError):  # idna's errors, raised also for a redirect's Location
+        raise unsendable(url) from None
     response._content = body  # what `read_json` and error parsers read as `response.content`
     return response

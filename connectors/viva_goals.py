@@ -93,7 +93,10 @@ def location_job_id(location: str | None) -> str | None:
     """The job id at the end of a `Location` header, which Graph sometimes wraps in quotes."""
     if not location:
         return None
-    path = urlsplit(location.strip().strip('"')).path.rstrip("/")
+    try:
+        path = urlsplit(location.strip().strip('"')).path.rstrip("/")
+    except ValueError:  # an unparseable Location (`http://[::1/x`) names no job; the body's id stands
+        return None
     last = unquote(path.rsplit("/", 1)[-1]) if "/" in path else ""
     return last or None
 

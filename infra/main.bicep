@@ -43,6 +43,10 @@ param exportSchedule string = '0 */5 * * * *'
 @minValue(1)
 param maxConcurrentJobs int = 4
 
+@description('Let server-given download locations reach private addresses (EXPORTS_ALLOW_PRIVATE_UPSTREAMS): only for an upstream on a private network')
+@allowed(['false', 'true'])
+param allowPrivateUpstreams string = 'false'
+
 @description('Targets file shipped with the app, relative to the app root (EXPORT_TARGETS_FILE)')
 param targetsFile string = 'targets.yaml'
 
@@ -189,6 +193,7 @@ var appSettings = {
   EXPORT_TARGETS_FILE: targetsFile
   EXPORT_SCHEDULE: exportSchedule
   EXPORT_MAX_CONCURRENT_JOBS: string(maxConcurrentJobs)
+  EXPORTS_ALLOW_PRIVATE_UPSTREAMS: allowPrivateUpstreams
   // Key Vault references; empty when no value was provided (the connector then reports the setting unset
   // instead of sending an unresolved reference upstream as a credential).
   SAILPOINT_CLIENT_ID: empty(sailpointClientId) ? '' : '${keyVaultReference}${secretNames.sailpointClientId})'

@@ -9,7 +9,7 @@ import pytest
 from activities.connections import connector_for
 from connectors.base import ErrorKind, UpstreamError
 from targets import TargetsError, parse_targets
-from targets.origins import ALLOW_LOOPBACK, check_origin_policy, loopback_allowed
+from targets.origins import ALLOW_LOOPBACK, check_origin_policy, loopback_allowed, reaches_this_machine
 
 SAILPOINT: dict[str, Any] = {
     "name": "spconfig",
@@ -97,3 +97,64 @@ def test_the_switch_reads_plain_words_and_defaults_to_off(value: str, allowed: b
     assert loopback_allowed({ALLOW_LOOPBACK: value}) is allowed
     assert loopback_allowed({}) is False
     assert check_origin_policy("https://example.org/x", "base_url", {}) == "https://example.org/x"
+
+
+NUMERIC_LOOPBACK = [
+    "127.1",
+    "2130706433",
+    "0x7f.1",
+    "0",
+    "0x7f000001",
+    "127.000.000.001",
+    "localhost.",
+    "LOCALHOST",
+    "[::ffff:7f00:1]",
+    "[::]",
+]
+
+
+@pytest.mark.parametrize("host", NUMERIC_LOOPBACK)
+@pytest.mark.parametrize("field", ["base_url", "token_url", "authority_host"])
+def test_every_spelling_of_loopback_is_refused_outside_local_development(
+    production: None, host: str, field: str
+) -> None:
+    """A connection reads `127.1`, `0x7f.1` or `2130706433` as 127.0.0.1 (inet_aton), so the switch does too."""
+    target = {
+        "base_url": sailpoint(base_url=f"https://{host}/v2025"),
+        "token_url": with_token_url(f"https://{host}/oauth/token"),
+        "authority_host": sailpoint(auth={**MSAL, "authority_host": f"https://{host}"}),
+    }[field]
+    with pytest.raises(TargetsError) as caught:
+        parse_targets({"targets": [target]})
+    assert field in str(caught.value)
+    assert ALLOW_LOOPBACK in str(caught.value)
+
+
+def test_an_octal_spelling_of_loopback_is_refused_as_loopback_and_as_unsendable(production: None) -> None:
+    """`0177.0.0.1` is 127.0.0.1 to inet_aton; the HTTP client cannot even send to it. Refused either way."""
+    assert reaches_this_machine("0177.0.0.1")
+    with pytest.raises(TargetsError, match="base_url"):
+        parse_targets({"targets": [sailpoint(base_url="https://0177.0.0.1/v2025")]})
+
+
+@pytest.mark.parametrize("host", NUMERIC_LOOPBACK)
+def test_the_activity_refuses_every_spelling_of_loopback_that_skipped_validation(production: None, host: str) -> None:
+    env = {"SP_ID": "id", "SP_SECRET": "secret", ALLOW_LOOPBACK: "false"}
+    with pytest.raises(UpstreamError) as caught:
+        connector_for(sailpoint(base_url=f"https://{host}/v2025"), env)
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert ALLOW_LOOPBACK in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "host", ["xn--", "a" * 70 + ".example", "a..b", "\u2603\u200d.example", "files.example:99999", "[zz]"]
+)
+@pytest.mark.parametrize("field", ["base_url", "token_url", "authority_host"])
+def test_a_configured_url_that_cannot_be_parsed_is_a_configuration_error(host: str, field: str) -> None:
+    target = {
+        "base_url": sailpoint(base_url=f"https://{host}/v2025"),
+        "token_url": with_token_url(f"https://{host}/oauth/token"),
+        "authority_host": sailpoint(auth={**MSAL, "authority_host": f"https://{host}"}),
+    }[field]
+    with pytest.raises(TargetsError, match=field):
+        parse_targets({"targets": [target]})
