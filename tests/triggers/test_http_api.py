@@ -136,6 +136,7 @@ def test_an_object_naming_a_configured_target_without_params_runs_it_as_configur
         ),
         pytest.param({**GOALS, "name": "mine"}, "target.auth", id="a-whole-new-target"),
         pytest.param({"name": "goals", "poll": {"deadline_s": 60}}, "target.poll", id="poll"),
+        pytest.param({"name": "goals", "poll": {"floor_s": 1e-9}}, "target.poll", id="poll-floor"),
     ],
 )
 def test_a_request_cannot_choose_where_a_credential_goes_or_which_one(
