@@ -241,6 +241,33 @@ def test_bad_requests_get_400_problem_json_and_start_nothing(
     assert host.started == []
 
 
+HUGE_NUMBERS = [
+    pytest.param(b'{"target": ' + b"9" * 60_000 + b"}", "a number of 60,000 digits", id="60000-digits"),
+    pytest.param(b'{"target": -' + b"9" * 5_000 + b"}", "a number of 5,001 digits", id="5000-digits"),
+    pytest.param(
+        b'{"target": {"name": "spconfig", "params": {"include_types": [' + b"1" * 5000 + b"]}}}",
+        "a number of 5,000 digits",
+        id="in-params",
+    ),
+    pytest.param(b'{"target": 0.' + b"1" * 5_000 + b"}", "a number of 5,002 digits", id="long-fraction"),
+    pytest.param(b'{"target": {"name": "goals", "params": {"x": 1e999}}}', "1e999 is not a finite number", id="1e999"),
+    pytest.param(b'{"target": -1E400}', "-1E400 is not a finite number", id="-1E400"),
+    pytest.param(b'{"target": NaN}', "NaN is not a finite number", id="NaN"),
+    pytest.param(b'{"target": [-Infinity]}', "-Infinity is not a finite number", id="-Infinity"),
+    pytest.param(b'{"target": "goals",\n "target": ' + b"9" * 5_000 + b"}", "digits", id="with-a-repeated-key"),
+    pytest.param(b'{"target": ' + b"[" * 20_000 + b"1" + b"]" * 20_000 + b"}", "nested more than", id="deep-arrays"),
+]
+
+
+@pytest.mark.parametrize(("body", "detail"), HUGE_NUMBERS)
+def test_a_number_no_parser_should_take_is_a_400_problem_never_a_500(host: FakeHost, body: bytes, detail: str) -> None:
+    """A 60,000-digit number made Python's int conversion raise: a 500 where the caller's mistake is a 400."""
+    problem = problem_of(start(host, body), 400)
+    assert detail in problem["detail"]
+    assert problem["detail"].count("\n") == 0
+    assert host.started == []
+
+
 # -- status and cancel ------------------------------------------------------------------------------
 
 
