@@ -268,6 +268,7 @@ def test_an_idempotency_key_that_is_not_wholly_visible_ascii_is_a_400(host: Fake
 def test_visible_ascii_keys_up_to_200_characters_are_accepted(host: FakeHost, key: str) -> None:
     instance_id = started_id(start(host, {"target": "goals"}, {"idempotency-key": key}))
     assert instance_id == request_instance_id(webhook_run_key(key))
+    assert status_of(host, instance_id).status_code == 200  # the status route takes every id a key can make
 
 
 @pytest.mark.parametrize(
