@@ -93,6 +93,13 @@ def test_an_alias_bomb_is_refused_at_once_by_the_cli_and_the_loader(tmp_path: Pa
     assert time.monotonic() - began < 1.0
 
 
+def test_nesting_built_from_aliases_is_held_to_the_same_depth(tmp_path: Path) -> None:
+    path = tmp_path / "chain.yaml"
+    path.write_text("a0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 40)) + "targets: *a39\n")
+    with pytest.raises(TargetsError, match="nested more than 32 levels deep"):
+        load_targets(path)
+
+
 def test_aliases_within_the_budget_still_work(tmp_path: Path) -> None:
     path = tmp_path / "aliases.yaml"
     path.write_text(
