@@ -205,7 +205,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """The safe loader, refusing a key that a mapping already has (merge keys `<<` still override, as meant),
-    a document that aliases expand past `MAX_NODES`, and an integer longer than `MAX_NUMBER_DIGITS`."""
+    a document of more than `MAX_NODES` values (aliases expanded), and a number longer than `MAX_NUMBER_DIGITS`."""
 
     nodes_composed = 0
 
