@@ -45,8 +45,9 @@ class PollSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    floor_s: float = Field(default=5.0, gt=0, le=HOUR, allow_inf_nan=False)  # first backoff wait without Retry-After
-    ceiling_s: float = Field(default=300.0, gt=0, le=DAY, allow_inf_nan=False)  # longest backoff wait we choose
+    # Our own waits are at least MIN_WAIT_S, as the server's are: `floor_s: 1e-9` polled thousands of times a minute.
+    floor_s: float = Field(default=5.0, ge=MIN_WAIT_S, le=HOUR, allow_inf_nan=False)  # first backoff wait
+    ceiling_s: float = Field(default=300.0, ge=MIN_WAIT_S, le=DAY, allow_inf_nan=False)  # longest backoff we choose
     deadline_s: float = Field(default=6 * HOUR, gt=0, le=30 * DAY, allow_inf_nan=False)  # the whole export
     max_recreations: int = Field(default=2, ge=0, le=100, strict=True)  # failed/cancelled/expired jobs re-created
 

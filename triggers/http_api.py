@@ -7,11 +7,13 @@ What a caller gets and can reach is narrowed on purpose:
   export orchestrations only (never the scheduler or anything else in the task hub).
 - The 202 answer carries this app's own status and cancel URLs, never the extension's management URLs
   (in Azure those carry the system key, which can terminate, rewind or purge any instance).
-- An Idempotency-Key names one export: the same key with a request that resolves to a different export
-  (another target or other params) is a 409 problem, never silently the first instance. The comparison is
-  on the orchestration input itself (the validated target and the run key), which the instance keeps
-  across `continue_as_new`, so no separate hash needs storing.
-- Check-then-start race: two requests with one key can both find no instance. host.json sets
+- An Idempotency-Key names one export, whatever the target: the instance id derives from the key alone
+  (`request_instance_id`), so the same key with a request that resolves to a different export (another
+  target or other params) finds that instance and is a 409 problem, never a second export and never
+  silently the first instance, even after the first has finished. The comparison is on the orchestration
+  input itself (the validated target and the run key), which the instance keeps across `continue_as_new`,
+  so no separate hash needs storing.
+- Check-then-start race: two requests with one key (for one target or two) can both find no instance. host.json sets
   `overridableExistingInstanceStates` to `NonRunningStates` (the extension's default since 2019, pinned so a
   bundle change cannot turn it into `AnyState`): the host then refuses to start over a Pending or Running
   instance, the loser's `start_new` fails, and the loser answers from the winner's instance exactly as if
@@ -32,7 +34,7 @@ import azure.functions as func
 from orchestrators import names
 from orchestrators.contracts import ExportProgress
 from orchestrators.export_state import ExportInput
-from orchestrators.instance_ids import export_instance_id, is_export_instance_id
+from orchestrators.instance_ids import is_export_instance_id
 from triggers.configured_targets import configured_targets
 from triggers.instance_status import ACTIVE, ALIVE, runtime_name
 from triggers.start_request import BadRequest, parse_start_request
@@ -78,7 +80,7 @@ async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationCli
         request = parse_start_request(req.get_body(), dict(req.headers), configured_targets)
     except BadRequest as exc:
         return problem(400, "Invalid export request", str(exc))
-    instance_id = export_instance_id(request.target.name, request.run_key)
+    instance_id = request.instance_id
     payload = ExportInput(target=request.target.to_input(), run_key=request.run_key).to_dict()
     existing = await client.get_status(instance_id, show_input=True)
     if runtime_name(existing) is not None and not _same_export(existing, payload):

@@ -10,6 +10,11 @@ sign-in authority), which credential (`auth`: the setting read as a bearer
 token, the client id and secret, the token cache blob and its scopes), the
 connector, the schedule and the poll policy all come from the targets file
 only, so a function key cannot be turned into a way to read the app's secrets.
+
+An `Idempotency-Key` is 1-200 visible ASCII characters, the whole header value
+(a trailing newline is refused like any other control character). It names one
+export whatever the target (`request_instance_id`); without it every request
+is an export of its own.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrators.instance_ids import export_instance_id
 from targets import Target, TargetsError
 from targets.documents import DocumentError, load_json
 from targets.loader import parse_target
 
 MAX_BODY_BYTES = 64 * 1024
 OVERRIDABLE = frozenset({"name", "params"})
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, no spaces
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, no spaces; always used with fullmatch
 WEBHOOK_RUN_KEY_PREFIX = "http:"  # schedule slots use ISO timestamps as run keys; callers' keys never collide
+REQUEST_SCOPE = "request"  # where a target's name stands in a request's instance id: the key alone names the export
 
 
 class BadRequest(ValueError):
@@ -38,6 +45,10 @@ class BadRequest(ValueError):
 class StartRequest:
     target: Target
     run_key: str
+
+    @property
+    def instance_id(self) -> str:
+        return request_instance_id(self.run_key)
 
 
 def parse_start_request(
@@ -102,6 +113,16 @@ def _with_overrides(value: dict[str, Any], configured: Callable[[], dict[str, Ta
         raise BadRequest(str(exc)) from None
 
 
+def request_instance_id(run_key: str) -> str:
+    """The instance a request's run key names, whatever its target: one Idempotency-Key is one export.
+
+    The target is left out on purpose. With it, the same key for two targets would be two instance ids, and no
+    check could stop two concurrent requests from starting both; without it, the host itself refuses to start
+    over a running instance, and the handler compares the stored input to answer 409 for another target.
+    """
+    return export_instance_id(REQUEST_SCOPE, run_key)
+
+
 def webhook_run_key(idempotency_key: str) -> str:
     """A caller's key in a namespace of its own: no key can name a schedule slot's run and pre-empt it."""
     return f"{WEBHOOK_RUN_KEY_PREFIX}{idempotency_key}"
@@ -111,6 +132,6 @@ def _run_key(headers: Mapping[str, str]) -> str:
     key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
     if key is None:
         return webhook_run_key(uuid.uuid4().hex)
-    if not IDEMPOTENCY_KEY.match(key):
+    if IDEMPOTENCY_KEY.fullmatch(key) is None:  # `match` with `$` would let a trailing newline through
         raise BadRequest("Idempotency-Key must be 1-200 visible ASCII characters")
     return webhook_run_key(key)

@@ -84,7 +84,7 @@ def test_no_wait_once_the_deadline_has_passed() -> None:
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ({"floor_s": 0}, r"floor_s\n.*greater than 0"),
+        ({"floor_s": 0}, r"floor_s\n.*greater than or equal to 1"),
         ({"floor_s": 10, "ceiling_s": 5}, "floor_s must be <= ceiling_s"),
         ({"factor": 0.5}, "factor: not a per-target poll setting"),
         ({"jitter": 1.5}, "jitter: not a per-target poll setting"),
@@ -97,6 +97,18 @@ def test_no_wait_once_the_deadline_has_passed() -> None:
 def test_invalid_settings_are_rejected_with_a_message(bad: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PollSettings.model_validate(bad)
+
+
+@pytest.mark.parametrize("field", ["floor_s", "ceiling_s"])
+@pytest.mark.parametrize("value", [1e-9, 0.999, 0, -1, -0.0, float("nan"), float("inf"), float("-inf"), 1e300, "1e-9"])
+def test_our_own_wait_is_never_under_a_second_nor_unbounded(field: str, value: Any) -> None:
+    """`floor_s: 1e-9` gave 299 status calls in 20 s; a floor or ceiling under 1 s is refused by name."""
+    with pytest.raises(ValueError, match=field):
+        PollSettings.model_validate({field: value} if field == "floor_s" else {"floor_s": 1, field: value})
+
+
+def test_a_one_second_floor_and_ceiling_are_accepted() -> None:
+    assert PollSettings(floor_s=1, ceiling_s=1).floor_s == 1
 
 
 def test_an_input_of_the_earlier_shape_reads_its_nulls_as_defaults_and_ignores_retired_knobs() -> None:

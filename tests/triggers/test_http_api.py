@@ -17,7 +17,7 @@ from targets import Target, parse_targets
 from tests.triggers.fake_durable_host import LOOP, FakeHost, fake_durable_host
 from triggers import configured_targets, http_api
 from triggers.schedule_tick import SCHEDULER_INSTANCE
-from triggers.start_request import webhook_run_key
+from triggers.start_request import request_instance_id, webhook_run_key
 
 ORG, VIEW = "9ab0fcab-c1d4-4b26-963b-a3c33155f853", "2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
 OTHER_VIEW = "5d1c3e0a-7f7e-4a53-9b0e-0d9e4c1f2a3b"
@@ -136,6 +136,7 @@ def test_an_object_naming_a_configured_target_without_params_runs_it_as_configur
         ),
         pytest.param({**GOALS, "name": "mine"}, "target.auth", id="a-whole-new-target"),
         pytest.param({"name": "goals", "poll": {"deadline_s": 60}}, "target.poll", id="poll"),
+        pytest.param({"name": "goals", "poll": {"floor_s": 1e-9}}, "target.poll", id="poll-floor"),
     ],
 )
 def test_a_request_cannot_choose_where_a_credential_goes_or_which_one(
@@ -168,14 +169,30 @@ def test_an_idempotency_key_cannot_name_a_schedule_slots_run(host: FakeHost) -> 
     slot = "2026-11-23T00:00:00Z"
     started = started_id(start(host, {"target": "goals"}, {"Idempotency-Key": slot}))
     assert started != export_instance_id("goals", slot)
-    assert started == export_instance_id("goals", webhook_run_key(slot))
+    assert started == request_instance_id(webhook_run_key(slot))
+    assert host.started[0][2]["run_key"] == webhook_run_key(slot)
 
 
-def test_an_idempotency_key_names_one_export_per_target(host: FakeHost) -> None:
-    """Instance ids derive from the target and the key, so another target with the same key is its own export."""
+def test_an_idempotency_key_reused_for_another_target_is_a_409_problem(host: FakeHost) -> None:
+    """One key names one export, whatever the target: a second target with the key starts nothing."""
     goals = started_id(start(host, {"target": "goals"}, {"Idempotency-Key": "abc-1"}))
-    spconfig = started_id(start(host, {"target": "spconfig"}, {"Idempotency-Key": "abc-1"}))
-    assert goals != spconfig
+    problem = problem_of(start(host, {"target": "spconfig"}, {"Idempotency-Key": "abc-1"}), 409)
+    assert goals in problem["detail"]
+    assert "different target or params" in problem["detail"]
+    assert [payload["target"]["name"] for _, _, payload in host.started] == ["goals"]
+    assert started_id(start(host, {"target": "goals"}, {"Idempotency-Key": "abc-1"})) == goals  # still the same
+
+
+def test_an_idempotency_key_of_a_finished_export_is_not_lent_to_another_target(host: FakeHost) -> None:
+    instance_id = started_id(start(host, {"target": "goals"}, {"Idempotency-Key": "done-1"}))
+    host.instances[instance_id]["runtimeStatus"] = "Completed"
+    problem_of(start(host, {"target": "okrs"}, {"Idempotency-Key": "done-1"}), 409)
+    assert len(host.started) == 1
+
+
+def test_requests_without_an_idempotency_key_are_separate_exports(host: FakeHost) -> None:
+    first, second = (started_id(start(host, {"target": "goals"})) for _ in range(2))
+    assert first != second
     assert len(host.started) == 2
 
 
@@ -197,7 +214,7 @@ def test_the_loser_of_a_check_then_start_race_answers_with_the_winners_instance(
     """Both requests read "no instance" before either starts; the host refuses the second start
     (overridableExistingInstanceStates: NonRunningStates) and the loser answers 202 with the same id."""
     key = {"Idempotency-Key": "race-1"}
-    instance_id = export_instance_id("goals", webhook_run_key("race-1"))
+    instance_id = request_instance_id(webhook_run_key("race-1"))
     loser = client_that_read_before_the_winner_started(host, instance_id)
     assert started_id(start(host, {"target": "goals"}, key)) == instance_id
     response = LOOP.run_until_complete(http_api.start_export(request({"target": "goals"}, key), loser))
@@ -207,11 +224,51 @@ def test_the_loser_of_a_check_then_start_race_answers_with_the_winners_instance(
 
 def test_a_race_lost_to_a_different_export_with_the_same_key_is_a_409(host: FakeHost) -> None:
     key = {"Idempotency-Key": "race-2"}
-    loser = client_that_read_before_the_winner_started(host, export_instance_id("goals", webhook_run_key("race-2")))
+    loser = client_that_read_before_the_winner_started(host, request_instance_id(webhook_run_key("race-2")))
     started_id(start(host, {"target": "goals"}, key))
     other = {"target": {"name": "goals", "params": {"goals_organization_id": ORG, "explorer_view_id": OTHER_VIEW}}}
     problem_of(LOOP.run_until_complete(http_api.start_export(request(other, key), loser)), 409)
     assert len(host.started) == 1
+
+
+def test_a_race_lost_to_another_target_with_the_same_key_is_a_409(host: FakeHost) -> None:
+    """Both read "no instance" for the key; the host's refusal to start over a running instance decides."""
+    key = {"Idempotency-Key": "race-3"}
+    loser = client_that_read_before_the_winner_started(host, request_instance_id(webhook_run_key("race-3")))
+    started_id(start(host, {"target": "goals"}, key))
+    problem_of(LOOP.run_until_complete(http_api.start_export(request({"target": "spconfig"}, key), loser)), 409)
+    assert len(host.started) == 1
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("abc-1\n", id="trailing-newline"),
+        pytest.param("abc-1\r\n", id="trailing-crlf"),
+        pytest.param("\nabc-1", id="leading-newline"),
+        pytest.param("abc\n-1", id="inner-newline"),
+        pytest.param("", id="empty"),
+        pytest.param(" ", id="space"),
+        pytest.param("a\tb", id="tab"),
+        pytest.param("cl\u00e9", id="unicode"),
+        pytest.param("\u0430bc-1", id="cyrillic-lookalike"),
+        pytest.param("x" * 201, id="201-characters"),
+        pytest.param("x" * 100_000, id="100000-characters"),
+        pytest.param("abc\x7f", id="delete"),
+        pytest.param("abc\x00", id="nul"),
+    ],
+)
+def test_an_idempotency_key_that_is_not_wholly_visible_ascii_is_a_400(host: FakeHost, key: str) -> None:
+    problem = problem_of(start(host, {"target": "goals"}, {"Idempotency-Key": key}), 400)
+    assert problem["detail"] == "Idempotency-Key must be 1-200 visible ASCII characters"
+    assert host.started == []
+
+
+@pytest.mark.parametrize("key", ["x" * 200, "~!#$%&'*+-.^_`|", "a", "2026-11-22T00:00:00Z"])
+def test_visible_ascii_keys_up_to_200_characters_are_accepted(host: FakeHost, key: str) -> None:
+    instance_id = started_id(start(host, {"target": "goals"}, {"idempotency-key": key}))
+    assert instance_id == request_instance_id(webhook_run_key(key))
+    assert status_of(host, instance_id).status_code == 200  # the status route takes every id a key can make
 
 
 @pytest.mark.parametrize(
@@ -237,6 +294,33 @@ def test_bad_requests_get_400_problem_json_and_start_nothing(
     host: FakeHost, body: Any, headers: dict[str, str], detail: str
 ) -> None:
     assert detail in problem_of(start(host, body, headers), 400)["detail"]
+    assert host.started == []
+
+
+HUGE_NUMBERS = [
+    pytest.param(b'{"target": ' + b"9" * 60_000 + b"}", "a number of 60,000 digits", id="60000-digits"),
+    pytest.param(b'{"target": -' + b"9" * 5_000 + b"}", "a number of 5,001 digits", id="5000-digits"),
+    pytest.param(
+        b'{"target": {"name": "spconfig", "params": {"include_types": [' + b"1" * 5000 + b"]}}}",
+        "a number of 5,000 digits",
+        id="in-params",
+    ),
+    pytest.param(b'{"target": 0.' + b"1" * 5_000 + b"}", "a number of 5,002 digits", id="long-fraction"),
+    pytest.param(b'{"target": {"name": "goals", "params": {"x": 1e999}}}', "1e999 is not a finite number", id="1e999"),
+    pytest.param(b'{"target": -1E400}', "-1E400 is not a finite number", id="-1E400"),
+    pytest.param(b'{"target": NaN}', "NaN is not a finite number", id="NaN"),
+    pytest.param(b'{"target": [-Infinity]}', "-Infinity is not a finite number", id="-Infinity"),
+    pytest.param(b'{"target": "goals",\n "target": ' + b"9" * 5_000 + b"}", "digits", id="with-a-repeated-key"),
+    pytest.param(b'{"target": ' + b"[" * 20_000 + b"1" + b"]" * 20_000 + b"}", "nested more than", id="deep-arrays"),
+]
+
+
+@pytest.mark.parametrize(("body", "detail"), HUGE_NUMBERS)
+def test_a_number_no_parser_should_take_is_a_400_problem_never_a_500(host: FakeHost, body: bytes, detail: str) -> None:
+    """A 60,000-digit number made Python's int conversion raise: a 500 where the caller's mistake is a 400."""
+    problem = problem_of(start(host, body), 400)
+    assert detail in problem["detail"]
+    assert problem["detail"].count("\n") == 0
     assert host.started == []
 
 
