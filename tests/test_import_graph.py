@@ -137,6 +137,40 @@ def test_no_two_top_level_packages_import_each_other_even_indirectly() -> None:
     assert cycles(package_graph(module_graph())) == []
 
 
+# Simulated upstreams are written from the vendors' documents, never from production code: a simulator that
+# imported a connector's tables (as the SailPoint one once imported the list of object types) would check a
+# connector against itself.
+SIMULATOR_FORBIDDEN = ("connectors", "credentials", "activities", "orchestrators")
+
+
+def forbidden_imports(modules: Graph, package: str, forbidden: Iterable[str]) -> dict[str, set[str]]:
+    """Modules of `package` that import (directly) any module of the `forbidden` top-level packages."""
+    banned = set(forbidden)
+    found: dict[str, set[str]] = {}
+    for name, targets in modules.items():
+        if name == package or name.startswith(f"{package}."):
+            bad = {t for t in targets if t.split(".")[0] in banned}
+            if bad:
+                found[name] = bad
+    return found
+
+
+def test_the_forbidden_import_finder_sees_a_function_local_import(tmp_path: Path) -> None:
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim" / "__init__.py").write_text("")
+    (tmp_path / "sim" / "api.py").write_text("def f() -> None:\n    from prod.types import X\n")
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "__init__.py").write_text("")
+    (tmp_path / "prod" / "types.py").write_text("X = 1\n")
+    assert forbidden_imports(module_graph(tmp_path), "sim", ["prod"]) == {"sim.api": {"prod.types"}}
+
+
+def test_the_simulator_imports_nothing_from_production_connectors_credentials_activities_or_orchestrators() -> None:
+    graph = module_graph()
+    assert any(name.startswith("local.simulator.") for name in graph)
+    assert forbidden_imports(graph, "local.simulator", SIMULATOR_FORBIDDEN) == {}
+
+
 if __name__ == "__main__":  # print the graph's cycles: `python tests/test_import_graph.py`
     graph = module_graph()
     print("module cycles:", cycles(graph) or "none")
