@@ -28,7 +28,7 @@ SIGNING_KEY = b"simulator-sas-signing"
 
 @dataclass(frozen=True)
 class StoredBlob:
-    api: str  # the simulated API whose result this is: its route `<api>.download` names the fault switches
+    route: str  # the download route of the API whose result this is (the key of its fault switches and log)
     job_id: str
     content_type: str
     body: Callable[[], bytes]
@@ -55,7 +55,7 @@ def publish(state: SimState, path: str, blob: StoredBlob, expires_at: datetime) 
 def route_of(ex: Exchange, state: SimState) -> str:
     with state.lock:
         blob = state.blobs.get(ex.raw_path)
-    return f"{blob.api}.download" if isinstance(blob, StoredBlob) else "blob.unknown"
+    return blob.route if isinstance(blob, StoredBlob) else "blob.unknown"
 
 
 def error(ex: Exchange, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:

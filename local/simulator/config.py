@@ -113,6 +113,9 @@ class SimulatorConfig:
     salesforce_page_records: int = 10  # rows per results page when the client sends no maxRecords
     salesforce_retention_s: float = 7 * 24 * 3600.0  # after this the job (and its results) are gone: 404
     salesforce_instance_url: str | None = None  # the token response's instance_url (None: this simulator)
+    salesforce_clients: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {FIXTURE_SALESFORCE_CLIENT_ID: {"secret": FIXTURE_SALESFORCE_CLIENT_SECRET}}
+    )
     salesforce_failure_message: str = "INVALID_FIELD: No such column 'Foo__c' on entity 'Account'"
 
     def update(self, changes: dict[str, Any]) -> None:

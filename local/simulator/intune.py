@@ -171,7 +171,7 @@ def result_url(state: SimState, job: Job) -> str:
     def body() -> bytes:
         return content(job, size)
 
-    blob = blobs.StoredBlob(name, job.job_id, "application/x-zip-compressed", body)
+    blob = blobs.StoredBlob("intune.download", job.job_id, "application/x-zip-compressed", body)
     return blobs.publish(state, f"/reports-export/{quote(job.job_id, safe='')}.zip", blob, job.expires_at)
 
 

@@ -25,13 +25,13 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.simulator import blobs, entra, graph, intune, sailpoint
+from local.simulator import blobs, costdetails, entra, graph, intune, powerbi, sailpoint, salesforce
 from local.simulator.api import SimulatedApi
 from local.simulator.config import SimulatorConfig
 from local.simulator.exchange import Exchange
 from local.simulator.state import Fault, Grant, RequestRecord, SimState, Stats, utcnow
 
-APIS: tuple[SimulatedApi, ...] = (graph, sailpoint, entra, intune)
+APIS: tuple[SimulatedApi, ...] = (graph, sailpoint, entra, intune, powerbi, costdetails, salesforce)
 ROUTES = (*(route for api in APIS for route in api.routes), "any")
 
 
@@ -97,7 +97,7 @@ class Simulator:
         self._blob_server.simulator = self
         self._blob_server.is_blob_origin = True
         self.state.blob_origin = self.blob_base_url
-        for api in (entra, intune):
+        for api in (entra, intune, powerbi, costdetails, salesforce):
             api.install_fixtures(self.state)
         self._threads: list[tuple[_Server, threading.Thread]] = []
 
@@ -129,6 +129,25 @@ class Simulator:
     def intune_base_url(self) -> str:
         """Graph v1.0 for Intune: `{intune_base_url}/deviceManagement/reports/exportJobs`."""
         return intune.base_url(self.base_url)
+
+    @property
+    def powerbi_base_url(self) -> str:
+        """`{powerbi_base_url}/groups/{groupId}/reports/{reportId}/ExportTo`."""
+        return powerbi.base_url(self.base_url)
+
+    @property
+    def cost_base_url(self) -> str:
+        """Azure Resource Manager: `{cost_base_url}/{scope}/providers/Microsoft.CostManagement/...`."""
+        return costdetails.base_url(self.base_url)
+
+    @property
+    def salesforce_login_url(self) -> str:
+        """Where the Salesforce token request goes; the token response names the instance (API) origin."""
+        return salesforce.base_url(self.base_url)
+
+    @property
+    def salesforce_token_url(self) -> str:
+        return f"{self.salesforce_login_url}/services/oauth2/token"
 
     def entra_token_url(self, tenant: str | None = None) -> str:
         """Entra ID's v2.0 token endpoint for `tenant` (default: the fixture tenant)."""
