@@ -5,7 +5,8 @@ The token response names the org's API base in `instance_url` (here this simulat
 `salesforce_instance_url` to test a client's host check). Create answers 200 with the job (`state:
 UploadComplete`); the state goes `UploadComplete` → `InProgress` → `JobComplete` | `Failed` (+ `errorMessage`) |
 `Aborted`, with no poll hint. Results are CSV pages, each with its own header row: `Sforce-Locator` names the next
-page and is the literal `null` on the last one, `Sforce-NumberOfRecords` counts the page's rows. Reading results
+page and is the literal `null` on the last one, `Sforce-NumberOfRecords` counts the page's rows; a page is sent
+chunked, and gzip-encoded when the request accepts gzip. Reading results
 with another API version than the create's is 409. Abort is `PATCH {"state": "Aborted"}`, delete is `DELETE`;
 after the retention (`Simulator.expire`) a job is gone: 404 everywhere. Errors are a JSON array of
 `{"errorCode", "message"}`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -260,8 +262,11 @@ def results(ex: Exchange, state: SimState, job: Job, version: str) -> None:
     ending = "\r\n" if job.params["lineEnding"] == "CRLF" else "\n"
     data = table_csv(seed_of(job.job_id), job.params["fields"], offset, count, ending)
     headers = {"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(count)}
+    if "gzip" in (ex.header("Accept-Encoding") or "").lower():  # the guide: gzip when asked, sent chunked
+        data = gzip.compress(data, mtime=0)
+        headers["Content-Encoding"] = "gzip"
     chunks = lifecycle.chunked(data, state.config.chunk_size)
-    lifecycle.send_result(ex, state, chunks, content_type="text/csv", length=len(data), headers=headers)
+    lifecycle.send_result(ex, state, chunks, content_type="text/csv; charset=UTF-8", length=None, headers=headers)
 
 
 def abort(ex: Exchange, state: SimState, job: Job) -> None:
