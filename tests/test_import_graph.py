@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from local.simulator import APIS
+
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED = {".venv", "node_modules", ".git", ".azurite", ".mypy_cache", ".ruff_cache", "__pycache__"}
 
@@ -169,6 +171,18 @@ def test_the_simulator_imports_nothing_from_production_connectors_credentials_ac
     graph = module_graph()
     assert any(name.startswith("local.simulator.") for name in graph)
     assert forbidden_imports(graph, "local.simulator", SIMULATOR_FORBIDDEN) == {}
+
+
+# Every built-in connector spec (connectors/specs/<name>.yaml) has a simulated API to be tested against; this
+# table names it, by the spec file's name only (the simulator is written from the vendor's documents, not from
+# the spec). A new spec fails here until its simulated API exists and is named.
+SPEC_SIMULATORS = {"viva_goals": "graph", "sailpoint_sp_config": "sailpoint"}
+
+
+def test_every_built_in_spec_has_a_simulated_api() -> None:
+    simulated = {api.name for api in APIS}
+    specs = sorted(path.stem for path in (ROOT / "connectors" / "specs").glob("*.yaml"))
+    assert [s for s in specs if SPEC_SIMULATORS.get(s) not in simulated] == []
 
 
 if __name__ == "__main__":  # print the graph's cycles: `python tests/test_import_graph.py`
