@@ -86,7 +86,8 @@ def route_of(ex: Exchange) -> str | None:
 
 def handle(ex: Exchange, state: SimState, route: str) -> None:
     if route == "intune.list":  # reported in the field: there is no list of export jobs
-        error(ex, 405, "BadRequest", "The requested resource does not support http method 'GET'.", {"Allow": "POST"})
+        message = f"The requested resource does not support http method '{ex.method}'."
+        error(ex, 405, "BadRequest", message, {"Allow": "POST"})
         return
     if not entra.authorize(ex, state, entra.GRAPH, ROLES, lambda status, text: refuse(ex, status, text)):
         return

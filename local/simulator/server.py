@@ -20,7 +20,7 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,7 +29,7 @@ from local.simulator import blobs, costdetails, entra, graph, intune, powerbi, s
 from local.simulator.api import SimulatedApi
 from local.simulator.config import SimulatorConfig
 from local.simulator.exchange import Exchange
-from local.simulator.state import Fault, Grant, RequestRecord, SimState, Stats, utcnow
+from local.simulator.state import Fault, RequestRecord, SimState, Stats, utcnow
 
 APIS: tuple[SimulatedApi, ...] = (graph, sailpoint, entra, intune, powerbi, costdetails, salesforce)
 ROUTES = (*(route for api in APIS for route in api.routes), "any")
@@ -211,8 +211,8 @@ class Simulator:
         with self.state.lock:
             past = utcnow() - timedelta(seconds=1)
             self.state.grants = {
-                token: (Grant(g.audience, g.roles, past, g.client_id) if g.expires is not None else g)
-                for token, g in self.state.grants.items()
+                token: (replace(grant, expires=past) if grant.expires is not None else grant)
+                for token, grant in self.state.grants.items()
             }
 
     # -- serving --------------------------------------------------------------------------------
