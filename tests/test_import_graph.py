@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from local.simulator import APIS
+
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED = {".venv", "node_modules", ".git", ".azurite", ".mypy_cache", ".ruff_cache", "__pycache__"}
 
@@ -135,6 +137,52 @@ def test_no_two_modules_import_each_other_even_indirectly() -> None:
 
 def test_no_two_top_level_packages_import_each_other_even_indirectly() -> None:
     assert cycles(package_graph(module_graph())) == []
+
+
+# Simulated upstreams are written from the vendors' documents, never from production code: a simulator that
+# imported a connector's tables (as the SailPoint one once imported the list of object types) would check a
+# connector against itself.
+SIMULATOR_FORBIDDEN = ("connectors", "credentials", "activities", "orchestrators")
+
+
+def forbidden_imports(modules: Graph, package: str, forbidden: Iterable[str]) -> dict[str, set[str]]:
+    """Modules of `package` that import (directly) any module of the `forbidden` top-level packages."""
+    banned = set(forbidden)
+    found: dict[str, set[str]] = {}
+    for name, targets in modules.items():
+        if name == package or name.startswith(f"{package}."):
+            bad = {t for t in targets if t.split(".")[0] in banned}
+            if bad:
+                found[name] = bad
+    return found
+
+
+def test_the_forbidden_import_finder_sees_a_function_local_import(tmp_path: Path) -> None:
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim" / "__init__.py").write_text("")
+    (tmp_path / "sim" / "api.py").write_text("def f() -> None:\n    from prod.types import X\n")
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "__init__.py").write_text("")
+    (tmp_path / "prod" / "types.py").write_text("X = 1\n")
+    assert forbidden_imports(module_graph(tmp_path), "sim", ["prod"]) == {"sim.api": {"prod.types"}}
+
+
+def test_the_simulator_imports_nothing_from_production_connectors_credentials_activities_or_orchestrators() -> None:
+    graph = module_graph()
+    assert any(name.startswith("local.simulator.") for name in graph)
+    assert forbidden_imports(graph, "local.simulator", SIMULATOR_FORBIDDEN) == {}
+
+
+# Every built-in connector spec (connectors/specs/<name>.yaml) has a simulated API to be tested against; this
+# table names it, by the spec file's name only (the simulator is written from the vendor's documents, not from
+# the spec). A new spec fails here until its simulated API exists and is named.
+SPEC_SIMULATORS = {"viva_goals": "graph", "sailpoint_sp_config": "sailpoint"}
+
+
+def test_every_built_in_spec_has_a_simulated_api() -> None:
+    simulated = {api.name for api in APIS}
+    specs = sorted(path.stem for path in (ROOT / "connectors" / "specs").glob("*.yaml"))
+    assert [s for s in specs if SPEC_SIMULATORS.get(s) not in simulated] == []
 
 
 if __name__ == "__main__":  # print the graph's cycles: `python tests/test_import_graph.py`

@@ -8,6 +8,13 @@ import threading
 from typing import Any
 
 from local.simulator.config import (
+    FIXTURE_COST_SCOPE,
+    FIXTURE_ENTRA_CLIENT_ID,
+    FIXTURE_ENTRA_CLIENT_SECRET,
+    FIXTURE_POWERBI_GROUP,
+    FIXTURE_POWERBI_REPORT,
+    FIXTURE_SALESFORCE_CLIENT_ID,
+    FIXTURE_SALESFORCE_CLIENT_SECRET,
     GRAPH_FIXTURE_TOKEN,
     SAILPOINT_FIXTURE_CLIENT,
     SAILPOINT_FIXTURE_SECRET,
@@ -57,6 +64,20 @@ def main(argv: list[str]) -> int:
         print(f"  Viva Goals base_url: {sim.graph_base_url}   bearer token (fixture): {GRAPH_FIXTURE_TOKEN}")
         print(f"  SailPoint  base_url: {sim.sailpoint_base_url()}   token_url: {sim.sailpoint_token_url}")
         print(f"  SailPoint client (fixture): {SAILPOINT_FIXTURE_CLIENT} / {SAILPOINT_FIXTURE_SECRET}")
+        print(
+            f"  Entra token_url: {sim.entra_token_url()}   client (fixture): {FIXTURE_ENTRA_CLIENT_ID} / "
+            f"{FIXTURE_ENTRA_CLIENT_SECRET}"
+        )
+        print(f"  Intune     base_url: {sim.intune_base_url}   result links on {sim.blob_base_url}")
+        print(
+            f"  Power BI   base_url: {sim.powerbi_base_url}   group {FIXTURE_POWERBI_GROUP}, "
+            f"report {FIXTURE_POWERBI_REPORT}"
+        )
+        print(f"  Cost details base_url: {sim.cost_base_url}   scope {FIXTURE_COST_SCOPE}")
+        print(
+            f"  Salesforce token_url: {sim.salesforce_token_url}   client (fixture): {FIXTURE_SALESFORCE_CLIENT_ID} / "
+            f"{FIXTURE_SALESFORCE_CLIENT_SECRET}"
+        )
         print("  point a target at it: base_url as above; export the fixture credentials into the env")
         print("  variables the target's auth names (e.g. VIVA_GOALS_TOKEN, SAILPOINT_CLIENT_ID/SECRET)", flush=True)
         stop.wait()

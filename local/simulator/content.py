@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import uuid
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,3 +217,36 @@ def expected_content(api: str, job_id: str, size: int, chunk_size: int = 64 * 10
     if api == "sailpoint":
         return sailpoint_chunks(job_id, size, chunk_size)
     raise ValueError(f"unknown api {api!r}: expected 'graph' or 'sailpoint'")
+
+
+def table_csv(seed: str, columns: list[str], start: int, count: int, line_ending: str = "\n") -> bytes:
+    """A CSV with its own header row and rows `start` .. `start + count - 1` of a deterministic table.
+
+    Each value is `<column>-<row number>-<seed>`: fixed width per column, so a part of a given row count has a
+    known size, and every value says which row of which job it is (tests check order and completeness with it).
+    """
+    lines = [",".join(columns)]
+    lines += [",".join(f"{column}-{index:08d}-{seed}" for column in columns) for index in range(start, start + count)]
+    return (line_ending.join(lines) + line_ending).encode()
+
+
+def table_rows_for(seed: str, columns: list[str], size: int) -> int:
+    """How many rows make a `table_csv` of at least `size` bytes (at least one)."""
+    row = len(",".join(f"{column}-{0:08d}-{seed}" for column in columns)) + 1
+    header = len(",".join(columns)) + 1
+    return max(1, -(-(size - header) // row))
+
+
+def zip_one(member: str, data: bytes) -> bytes:
+    """A zip archive holding one file, byte for byte the same for the same input (fixed timestamp)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo(member, date_time=(2026, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def seed_of(job_id: str) -> str:
+    """The short, deterministic tag of a job that its generated values carry."""
+    return _seed(job_id)

@@ -69,6 +69,10 @@ class Exchange:
         self._start(status, {"Content-Type": "application/json", "Content-Length": str(len(data)), **(headers or {})})
         self.handler.wfile.write(data)
 
+    def send_bytes(self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+        self._start(status, {"Content-Type": content_type, "Content-Length": str(len(data)), **(headers or {})})
+        self.handler.wfile.write(data)
+
     def send_empty(self, status: int, headers: dict[str, str] | None = None) -> None:
         self._start(status, {"Content-Length": "0", **(headers or {})})
 
@@ -81,8 +85,9 @@ class Exchange:
         length: int | None,
         drop_after: int | None = None,
         bytes_per_s: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        headers = {"Content-Type": content_type}
+        headers = {"Content-Type": content_type, **(headers or {})}
         headers.update({"Content-Length": str(length)} if length is not None else {"Transfer-Encoding": "chunked"})
         self._start(status, headers)
         sent = 0

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from local.simulator import lifecycle
 from local.simulator.content import csv_chunks, csv_file, csv_length
 from local.simulator.exchange import Exchange
-from local.simulator.state import Fault, Job, SimState, retry_after_header, utcnow
+from local.simulator.state import Fault, Job, SimState, utcnow
 
+name = "graph"
+routes = ("graph.create", "graph.get", "graph.list", "graph.content")
 COLLECTION = ["employeeexperience", "goals", "exportjobs"]
 READ_SCOPES = {"Goals-Export.Read.All", "Goals-Export.ReadWrite.All"}
 WRITE_SCOPES = {"Goals-Export.ReadWrite.All"}
@@ -52,8 +55,12 @@ def error(ex: Exchange, state: SimState, status: int, code: str, message: str, i
     ex.send_json(status, {"error": body}, headers)
 
 
+def base_url(origin: str) -> str:
+    return f"{origin}/beta"
+
+
 def fault_response(ex: Exchange, state: SimState, fault: Fault) -> None:
-    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+    headers = lifecycle.fault_headers(fault)
     if fault.body is not None:
         ex.send_json(fault.status or 500, fault.body, headers)
     elif fault.status == 429:
@@ -94,8 +101,8 @@ def entity(ex: Exchange, state: SimState, job: Job, status: str) -> dict[str, An
         "@odata.type": "#microsoft.graph.goalsExportJob",
         "id": job.job_id,
         "status": status,
-        "goalsOrganizationId": job.org,
-        "explorerViewId": job.view,
+        "goalsOrganizationId": job.params["org"],
+        "explorerViewId": job.params["view"],
         "createdDateTime": timestamp(job.created, state),
         "lastActionDateTime": timestamp(job.finished_at or job.created, state),
     }
@@ -219,7 +226,9 @@ def create(ex: Exchange, state: SimState) -> None:
         pending = [
             j
             for j in state.jobs.values()
-            if j.api == "graph" and (j.org, j.view) == (org, view) and not j.finished(state.config, now)
+            if j.api == "graph"
+            and (j.params["org"], j.params["view"]) == (org, view)
+            and not j.finished(state.config, now)
         ]
         if pending:
             existing = pending[0]
@@ -235,7 +244,14 @@ def create(ex: Exchange, state: SimState) -> None:
                 headers={"Location": location(state, job_url(ex, existing.job_id))},
             )
             return
-        job = Job("graph", state.new_job_id("graph"), now, state.take_fail_flag(), state.config.never_finish, org, view)
+        job = Job(
+            "graph",
+            state.new_job_id("graph"),
+            now,
+            state.take_fail_flag(),
+            state.config.never_finish,
+            {"org": org, "view": view},
+        )
         state.add_job(job)
     payload = {
         "@odata.context": f"{ex.origin}/beta/$metadata#employeeExperience/goals/exportJobs/$entity",
@@ -254,20 +270,20 @@ def find(ex: Exchange, state: SimState, job_id: str) -> Job | None:
     if not valid_job_key(job_id):
         error(ex, state, 400, "badRequest", "Invalid JobKey specified", "unknown")
         return None
-    with state.lock:
-        job = state.jobs.get(job_id)
-    if job is None or job.api != "graph":
-        error(ex, state, 404, "notFound", "Specified export job not found", "exportJobNotFound")
-        return None
-    return job
+    return lifecycle.find_or_404(
+        state,
+        "graph",
+        job_id,
+        lambda: error(ex, state, 404, "notFound", "Specified export job not found", "exportJobNotFound"),
+    )
 
 
 def get(ex: Exchange, state: SimState, job_id: str) -> None:
     job = find(ex, state, job_id)
     if job is None:
         return
-    status = state.poll(job, status_of)
-    headers = retry_after_header(state.config.retry_after_s, status in ("notStarted", "running"))
+    status = lifecycle.poll(state, job, status_of)
+    headers = lifecycle.retry_after_header(state.config.retry_after_s, status in ("notStarted", "running"))
     ex.send_json(200, shaped(ex, state, entity(ex, state, job, status)), headers)
 
 
@@ -279,7 +295,7 @@ def list_jobs(ex: Exchange, state: SimState) -> None:
         return
     now = utcnow()
     with state.lock:
-        jobs = [j for j in state.jobs.values() if j.api == "graph" and j.org == match.group(1).lower()]
+        jobs = [j for j in state.jobs.values() if j.api == "graph" and j.params["org"] == match.group(1).lower()]
         items = [entity(ex, state, j, status_of(j, state, now)) for j in jobs]
     ex.send_json(
         200, {"@odata.context": f"{ex.origin}/beta/$metadata#employeeExperience/goals/exportJobs", "value": items}
@@ -290,10 +306,7 @@ def content(ex: Exchange, state: SimState, job_id: str) -> None:
     job = find(ex, state, job_id)
     if job is None:
         return
-    now = utcnow()
-    with state.lock:
-        status = status_of(job, state, now)
-    if status != "succeeded":
+    if lifecycle.peek(state, job, status_of) != "succeeded":
         error(
             ex,
             state,
@@ -303,19 +316,13 @@ def content(ex: Exchange, state: SimState, job_id: str) -> None:
             "exportJobNotReady",
         )
         return
-    if job.expired(now):
+    if lifecycle.expired(job):
         error(ex, state, 404, "notFound", "The export job content has expired", "exportJobContentExpired")
         return
-    fault = state.take_fault("graph.content", drop=True)
     size, cfg = state.config.content_size, state.config
-    if cfg.content_file_dir and fault is None and not cfg.content_bytes_per_s:
+    if cfg.content_file_dir and not cfg.content_bytes_per_s and not state.has_fault("graph.content", drop=True):
         ex.send_file(200, "text/csv", csv_file(Path(cfg.content_file_dir), job_id, size))
         return
-    ex.send_stream(
-        200,
-        "text/csv",
-        csv_chunks(job_id, size, cfg.chunk_size),
-        length=csv_length(job_id, size),
-        drop_after=fault.drop_after_bytes if fault else None,
-        bytes_per_s=cfg.content_bytes_per_s,
+    lifecycle.send_result(
+        ex, state, csv_chunks(job_id, size, cfg.chunk_size), content_type="text/csv", length=csv_length(job_id, size)
     )

@@ -8,13 +8,45 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
+from local.simulator import lifecycle
 from local.simulator.content import sailpoint_chunks
 from local.simulator.exchange import Exchange
-from local.simulator.state import Fault, Job, SimState, retry_after_header, utcnow
+from local.simulator.state import Fault, Job, SimState, utcnow
 
+name = "sailpoint"
+routes = ("sp.token", "sp.create", "sp.status", "sp.download")
 VERSIONS = ("beta", "v2024", "v2025", "v3")
-OBJECT_TYPES = SAILPOINT_OBJECT_TYPES
+# The object types the SP-Config export accepts, as the vendor's API reference lists them (written here from
+# the documents, not taken from the connector, so a connector that misreads the list fails against this one).
+OBJECT_TYPES = frozenset(
+    {
+        "ACCESS_PROFILE",
+        "ACCESS_REQUEST_CONFIG",
+        "ATTR_SYNC_SOURCE_CONFIG",
+        "AUTH_ORG",
+        "CAMPAIGN_FILTER",
+        "CONNECTOR_RULE",
+        "FORM_DEFINITION",
+        "GOVERNANCE_GROUP",
+        "IDENTITY_OBJECT_CONFIG",
+        "IDENTITY_PROFILE",
+        "LIFECYCLE_STATE",
+        "NOTIFICATION_TEMPLATE",
+        "PASSWORD_POLICY",
+        "PASSWORD_SYNC_GROUP",
+        "PUBLIC_IDENTITIES_CONFIG",
+        "ROLE",
+        "RULE",
+        "SEGMENT",
+        "SERVICE_DESK_INTEGRATION",
+        "SOD_POLICY",
+        "SOURCE",
+        "TAG",
+        "TRANSFORM",
+        "TRIGGER_SUBSCRIPTION",
+        "WORKFLOW",
+    }
+)
 REQUIRED_SCOPE = "sp:config"
 FAILURE_MESSAGE = "java.lang.IllegalStateException: Export of SOURCE objects timed out after 3600 seconds"
 
@@ -40,8 +72,12 @@ def rate_limited(ex: Exchange, wait_s: float) -> None:
     ex.send_json(429, {"message": ex.echoed(" Rate Limit Exceeded ")}, {"Retry-After": str(max(1, math.ceil(wait_s)))})
 
 
-def fault_response(ex: Exchange, fault: Fault) -> None:
-    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+def base_url(origin: str) -> str:
+    return f"{origin}/beta"
+
+
+def fault_response(ex: Exchange, state: SimState, fault: Fault) -> None:
+    headers = lifecycle.fault_headers(fault)
     if fault.body is not None:
         ex.send_json(fault.status or 500, fault.body, headers)
     elif fault.status == 429:
@@ -136,7 +172,7 @@ def job_body(ex: Exchange, job: Job, status: str) -> dict[str, Any]:
         "status": status,
         "type": "EXPORT",
         "message": ex.echoed(FAILURE_MESSAGE) if status == "FAILED" else None,
-        "description": job.description,
+        "description": job.params.get("description"),
         "expiration": iso(job.expires_at),
         "created": iso(job.created),
         "modified": iso(job.finished_at or job.created),
@@ -159,27 +195,32 @@ def create(ex: Exchange, state: SimState) -> None:
         error(ex, 400, f"java.lang.IllegalArgumentException: Supplied types are not supported: [{', '.join(unknown)}]")
         return
     now = utcnow()
-    job = Job("sailpoint", state.new_job_id("sailpoint"), now, state.take_fail_flag(), state.config.never_finish)
-    job.description, job.options = body.get("description"), body
+    job = Job(
+        "sailpoint",
+        state.new_job_id("sailpoint"),
+        now,
+        state.take_fail_flag(),
+        state.config.never_finish,
+        {"description": body.get("description"), "options": body},
+    )
     state.add_job(job)
     ex.send_json(202, job_body(ex, job, "NOT_STARTED"))
 
 
 def find(ex: Exchange, state: SimState, job_id: str) -> Job | None:
-    with state.lock:
-        job = state.jobs.get(job_id)
-    if job is None or job.api != "sailpoint":
-        error(ex, 404, f"Export job {job_id} was not found.")
-        return None
-    return job
+    return lifecycle.find_or_404(
+        state, "sailpoint", job_id, lambda: error(ex, 404, f"Export job {job_id} was not found.")
+    )
 
 
 def status(ex: Exchange, state: SimState, job_id: str) -> None:
     job = find(ex, state, job_id)
     if job is None:
         return
-    current = state.poll(job, status_of)
-    headers = retry_after_header(state.config.sailpoint_retry_after_s, current in ("NOT_STARTED", "IN_PROGRESS"))
+    current = lifecycle.poll(state, job, status_of)
+    headers = lifecycle.retry_after_header(
+        state.config.sailpoint_retry_after_s, current in ("NOT_STARTED", "IN_PROGRESS")
+    )
     ex.send_json(200, job_body(ex, job, current), headers)
 
 
@@ -187,22 +228,18 @@ def download(ex: Exchange, state: SimState, job_id: str) -> None:
     job = find(ex, state, job_id)
     if job is None:
         return
-    now = utcnow()
-    with state.lock:
-        current = status_of(job, state, now)
+    current = lifecycle.peek(state, job, status_of)
     if current != "COMPLETE":
         error(ex, 400, f"Export job {job_id} is {current}; only COMPLETE jobs can be downloaded.")
         return
-    if job.expired(now):
+    if lifecycle.expired(job):
         error(ex, 404, f"The results of export job {job_id} have expired.")
         return
-    fault = state.take_fault("sp.download", drop=True)
     cfg = state.config
-    ex.send_stream(
-        200,
-        "application/json",
+    lifecycle.send_result(
+        ex,
+        state,
         sailpoint_chunks(job_id, cfg.content_size, cfg.chunk_size),
+        content_type="application/json",
         length=None,
-        drop_after=fault.drop_after_bytes if fault else None,
-        bytes_per_s=cfg.content_bytes_per_s,
     )

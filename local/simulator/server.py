@@ -1,8 +1,11 @@
-"""The simulator's HTTP server: one loopback listener that answers as both upstream origins.
+"""The simulator's HTTP server: one loopback listener that answers as every simulated API, and a second one that
+stands for Azure Blob Storage (another origin, for the SAS result links of Intune and cost details).
 
-Graph lives under `/beta/employeeExperience/...`, SailPoint under
-`/{version}/sp-config/...` and `/oauth/token`, so each base URL looks like its
-real counterpart. `/_sim/...` is the simulator's own control surface.
+Each simulated API is a module behind `api.SimulatedApi` with paths like its real counterpart's, so each base URL
+looks like the real one: Graph under `/beta/employeeExperience/...`, SailPoint under `/{version}/sp-config/...`
+and `/oauth/token`, Intune under `/v1.0/deviceManagement/...`, Power BI under `/v1.0/myorg/...`, cost details
+under `/{scope}/providers/Microsoft.CostManagement/...`, Salesforce under `/services/...`, Entra's token endpoint
+under `/{tenant}/oauth2/v2.0/token`. `/_sim/...` is the simulator's own control surface.
 
 `serve_in_background` / `stop_serving` run any stdlib server on a thread and
 stop it at once: `shutdown()` alone waits for the serving loop's next poll
@@ -17,15 +20,19 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.simulator import graph, sailpoint
+from local.simulator import blobs, costdetails, entra, graph, intune, powerbi, sailpoint, salesforce
+from local.simulator.api import SimulatedApi
 from local.simulator.config import SimulatorConfig
 from local.simulator.exchange import Exchange
-from local.simulator.state import ROUTES, Fault, RequestRecord, SimState, Stats, utcnow
+from local.simulator.state import Fault, RequestRecord, SimState, Stats, utcnow
+
+APIS: tuple[SimulatedApi, ...] = (graph, sailpoint, entra, intune, powerbi, costdetails, salesforce)
+ROUTES = (*(route for api in APIS for route in api.routes), "any")
 
 
 def serve_in_background(server: socketserver.BaseServer, name: str, poll_interval_s: float = 0.5) -> threading.Thread:
@@ -60,6 +67,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.server.simulator.dispatch(Exchange(self, "POST"))
 
+    def do_PATCH(self) -> None:
+        self.server.simulator.dispatch(Exchange(self, "PATCH"))
+
+    def do_DELETE(self) -> None:
+        self.server.simulator.dispatch(Exchange(self, "DELETE"))
+
+    def do_PUT(self) -> None:
+        self.server.simulator.dispatch(Exchange(self, "PUT"))
+
     def log_message(self, format: str, *args: Any) -> None:  # request lines could carry ids, never tokens
         return
 
@@ -67,6 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     simulator: Simulator
+    is_blob_origin: bool = False
 
 
 class Simulator:
@@ -76,7 +93,13 @@ class Simulator:
         self.state = SimState(config)
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
-        self._thread: threading.Thread | None = None
+        self._blob_server = _Server((host, 0), _Handler)
+        self._blob_server.simulator = self
+        self._blob_server.is_blob_origin = True
+        self.state.blob_origin = self.blob_base_url
+        for api in (entra, intune, powerbi, costdetails, salesforce):
+            api.install_fixtures(self.state)
+        self._threads: list[tuple[_Server, threading.Thread]] = []
 
     # -- addresses ------------------------------------------------------------------------------
 
@@ -86,8 +109,49 @@ class Simulator:
         return f"http://{address[0]}:{address[1]}"
 
     @property
+    def blob_base_url(self) -> str:
+        """The second origin, standing for `https://<account>.blob.core.windows.net`."""
+        address: tuple[str, int] = self._blob_server.server_address  # type: ignore[assignment]
+        return f"http://{address[0]}:{address[1]}"
+
+    def api_base_url(self, name: str) -> str:
+        """The base URL of the simulated API called `name` (see `APIS`)."""
+        for api in APIS:
+            if api.name == name:
+                return api.base_url(self.base_url)
+        raise ValueError(f"unknown simulated API {name!r}; expected one of {', '.join(a.name for a in APIS)}")
+
+    @property
     def graph_base_url(self) -> str:
         return f"{self.base_url}/beta"
+
+    @property
+    def intune_base_url(self) -> str:
+        """Graph v1.0 for Intune: `{intune_base_url}/deviceManagement/reports/exportJobs`."""
+        return intune.base_url(self.base_url)
+
+    @property
+    def powerbi_base_url(self) -> str:
+        """`{powerbi_base_url}/groups/{groupId}/reports/{reportId}/ExportTo`."""
+        return powerbi.base_url(self.base_url)
+
+    @property
+    def cost_base_url(self) -> str:
+        """Azure Resource Manager: `{cost_base_url}/{scope}/providers/Microsoft.CostManagement/...`."""
+        return costdetails.base_url(self.base_url)
+
+    @property
+    def salesforce_login_url(self) -> str:
+        """Where the Salesforce token request goes; the token response names the instance (API) origin."""
+        return salesforce.base_url(self.base_url)
+
+    @property
+    def salesforce_token_url(self) -> str:
+        return f"{self.salesforce_login_url}/services/oauth2/token"
+
+    def entra_token_url(self, tenant: str | None = None) -> str:
+        """Entra ID's v2.0 token endpoint for `tenant` (default: the fixture tenant)."""
+        return entra.token_url(self.base_url, tenant)
 
     def sailpoint_base_url(self, version: str = "beta") -> str:
         return f"{self.base_url}/{version}"
@@ -142,34 +206,56 @@ class Simulator:
     def issue_graph_token(self, scopes: list[str], ttl_s: float | None = None) -> str:
         return self.state.issue_graph_token(scopes, ttl_s)
 
+    def expire_tokens(self) -> None:
+        """Every token issued so far by Entra or Salesforce expires now (fixture tokens stay valid)."""
+        with self.state.lock:
+            past = utcnow() - timedelta(seconds=1)
+            self.state.grants = {
+                token: (replace(grant, expires=past) if grant.expires is not None else grant)
+                for token, grant in self.state.grants.items()
+            }
+
     # -- serving --------------------------------------------------------------------------------
 
     def dispatch(self, ex: Exchange) -> None:
         ex.on_start = self._record
         ex.echo_credentials = self.config.echo_credentials
-        self._dispatch(ex)
+        if isinstance(ex.handler.server, _Server) and ex.handler.server.is_blob_origin:
+            self._dispatch_blob(ex)
+        else:
+            self._dispatch(ex)
 
     def _record(self, ex: Exchange) -> None:
         had_auth = ex.header("Authorization") is not None
-        self.stats.record(RequestRecord(ex.method, ex.raw_path, ex.route, ex.status, had_auth))
+        blob = isinstance(ex.handler.server, _Server) and ex.handler.server.is_blob_origin
+        record = RequestRecord(ex.method, ex.raw_path, ex.route, ex.status, had_auth, "blob" if blob else "api")
+        self.stats.record(record)
 
     def _dispatch(self, ex: Exchange) -> None:
         if ex.segments[:1] == ["_sim"]:
             self._admin(ex)
             return
-        graph_route, sp_route = graph.route_of(ex), sailpoint.route_of(ex)
-        route = graph_route or sp_route
-        if route is None:
+        for api in APIS:
+            route = api.route_of(ex)
+            if route is not None:
+                break
+        else:
             ex.send_json(404, {"error": {"code": "notFound", "message": f"No route for {ex.method} {ex.raw_path}"}})
             return
         ex.route = route
         fault = self.state.take_fault(route)
         if fault is not None:
-            (graph.fault_response(ex, self.state, fault) if graph_route else sailpoint.fault_response(ex, fault))
-        elif graph_route:
-            graph.handle(ex, self.state, route)
+            api.fault_response(ex, self.state, fault)
         else:
-            sailpoint.handle(ex, self.state, route)
+            api.handle(ex, self.state, route)
+
+    def _dispatch_blob(self, ex: Exchange) -> None:
+        ex.route = blobs.route_of(ex, self.state)
+        fault = self.state.take_fault(ex.route)
+        if fault is not None:
+            blobs.fault_response(ex, self.state, fault)
+        else:
+            blobs.handle(ex, self.state)
 
     def _admin(self, ex: Exchange) -> None:
         action = "/".join(ex.segments[1:])
@@ -190,11 +276,15 @@ class Simulator:
             ex.send_json(400, {"error": str(exc)})
 
     def start(self) -> None:
-        self._thread = serve_in_background(self._server, "upstream-simulator")
+        self._threads = [
+            (self._server, serve_in_background(self._server, "upstream-simulator")),
+            (self._blob_server, serve_in_background(self._blob_server, "upstream-simulator-blobs")),
+        ]
 
     def stop(self) -> None:
-        if self._thread is not None:
-            stop_serving(self._server, self._thread)
+        for server, thread in self._threads:
+            stop_serving(server, thread)
+        self._threads = []
 
 
 @contextmanager

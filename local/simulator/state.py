@@ -20,19 +20,6 @@ from typing import Any
 
 from local.simulator.config import GRAPH_FIXTURE_TOKEN, SimulatorConfig
 
-ROUTES = (
-    "graph.create",
-    "graph.get",
-    "graph.list",
-    "graph.content",
-    "sp.token",
-    "sp.create",
-    "sp.status",
-    "sp.download",
-    "any",
-)
-
-
 _clock: list[Callable[[], datetime]] = []  # a borrowed clock, innermost last
 
 
@@ -52,19 +39,21 @@ def borrowed_clock(now: Callable[[], datetime]) -> Iterator[None]:
 
 @dataclass
 class Job:
-    api: str  # graph | sailpoint
+    """One export job of any simulated API; what is particular to an API lives in `params`."""
+
+    api: str  # the simulated API's name
     job_id: str
     created: datetime
     will_fail: bool
     never_finish: bool
-    org: str = ""
-    view: str = ""
-    description: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # what the create asked for, in the API's own words
     polls: int = 0
     finished_at: datetime | None = None
     expires_at: datetime | None = None
     forced_finish: bool = False
+    ttl_after_finish_s: float | None = None  # the result expires this long after the job finished (else: created)
+    outcome: str | None = None  # an API's own end state beyond failed/succeeded (busy, no data, aborted)
+    deleted: bool = False  # the client deleted it (cleanup) or the API dropped it
 
     def finished(self, config: SimulatorConfig, now: datetime) -> bool:
         if self.finished_at is not None:
@@ -77,6 +66,8 @@ class Job:
             else (now - self.created).total_seconds() >= config.job_duration_s
         ):
             self.finished_at = now
+            if self.ttl_after_finish_s is not None and self.expires_at is None:
+                self.expires_at = now + timedelta(seconds=self.ttl_after_finish_s)
             return True
         return False
 
@@ -100,7 +91,21 @@ class RequestRecord:
     path: str
     route: str
     status: int
-    had_authorization: bool
+    had_authorization: bool  # whether the request carried an Authorization header (never its value)
+    origin: str = "api"  # "api": the main listener; "blob": the second origin standing for Azure Storage
+
+
+@dataclass
+class Grant:
+    """What a bearer token allows: the audience (which simulated API accepts it), roles, and when it expires."""
+
+    audience: str
+    roles: frozenset[str] = frozenset()
+    expires: datetime | None = None
+    client_id: str = ""
+
+    def valid(self, now: datetime) -> bool:
+        return self.expires is None or now < self.expires
 
 
 class Stats:
@@ -140,32 +145,41 @@ class SimState:
             GRAPH_FIXTURE_TOKEN: ({"Goals-Export.ReadWrite.All"}, None)
         }
         self.sp_tokens: dict[str, tuple[str, datetime]] = {}  # token -> (client id, expiry)
+        self.grants: dict[str, Grant] = {}  # bearer tokens of the other APIs (fixtures and issued ones)
+        self.blob_origin = ""  # the second listener's origin, set by the server
+        self.blobs: dict[str, Any] = {}  # path on the blob origin -> blobs.StoredBlob
         self.windows: dict[str, deque[float]] = defaultdict(deque)
         self.faults: list[Fault] = []
         self.stats = Stats()
         self._counter = 0
 
-    def new_job_id(self, api: str) -> str:
+    def serial(self) -> int:
+        """A number never given before in this simulator's life (ids are built from it)."""
         with self.lock:
             self._counter += 1
-            serial = self._counter
+            return self._counter
+
+    def new_job_id(self, api: str) -> str:
+        serial = self.serial()
         if api == "graph":
             key = json.dumps({"_type": "ExportJob", "id": f"{serial}{secrets.token_hex(4)}"}, separators=(",", ":"))
             return "j!" + base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
         return secrets.token_hex(16)
 
-    def add_job(self, job: Job) -> None:
+    def add_job(self, job: Job, ttl_s: float | None = None) -> None:
+        """Remember `job`; its result expires `ttl_s` (default: `result_ttl_s`) after creation, unless it has
+        `ttl_after_finish_s`, which counts from the moment it finishes."""
         with self.lock:
-            job.expires_at = job.created + timedelta(seconds=self.config.result_ttl_s)
+            if job.ttl_after_finish_s is None:
+                job.expires_at = job.created + timedelta(seconds=self.config.result_ttl_s if ttl_s is None else ttl_s)
             self.jobs[job.job_id] = job
             self.stats.jobs_created[job.api] += 1
 
-    def poll(self, job: Job, status_of: Callable[[Job, SimState, datetime], str]) -> str:
-        """Count one status request for `job` and return its status in the API's own words."""
+    def job(self, api: str, job_id: str) -> Job | None:
+        """The job of `api` with this id, unless there is none or it was deleted."""
         with self.lock:
-            job.polls += 1
-            self.stats.count_poll(job.job_id)
-            return status_of(job, self, utcnow())
+            job = self.jobs.get(job_id)
+        return job if job is not None and job.api == api and not job.deleted else None
 
     def take_fail_flag(self) -> bool:
         with self.lock:
@@ -182,6 +196,14 @@ class SimState:
                     fault.count -= 1
                     return fault
             return None
+
+    def has_fault(self, route: str, *, drop: bool = False) -> bool:
+        """Whether `take_fault` would find one (without consuming it)."""
+        with self.lock:
+            return any(
+                f.count > 0 and f.route in (route, "any") and (f.drop_after_bytes is not None) == drop
+                for f in self.faults
+            )
 
     def rate_limited(self, key: str) -> float | None:
         """Seconds until the window frees a slot, or None if this request may pass (and is counted)."""
@@ -202,13 +224,21 @@ class SimState:
             self.graph_tokens[token] = (set(scopes), expiry)
         return token
 
+    def issue_grant(self, prefix: str, grant: Grant) -> str:
+        token = prefix + secrets.token_urlsafe(24)
+        with self.lock:
+            self.grants[token] = grant
+        return token
+
+    def grant_for(self, token: str | None, audience: str) -> Grant | None:
+        """The grant of `token` if it was made for `audience` (expired or not), else None."""
+        with self.lock:
+            grant = self.grants.get(token or "")
+        return grant if grant is not None and grant.audience == audience else None
+
     def issue_sailpoint_token(self, client_id: str) -> tuple[str, float]:
         token = "sim-sp-" + secrets.token_urlsafe(24)
         ttl = self.config.token_ttl_s
         with self.lock:
             self.sp_tokens[token] = (client_id, utcnow() + timedelta(seconds=ttl))
         return token, ttl
-
-
-def retry_after_header(seconds: int | None, still_running: bool) -> dict[str, str]:
-    return {"Retry-After": str(seconds)} if seconds is not None and still_running else {}
