@@ -12,13 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from activities.export_activities import ACTIVITIES
+from activities import export_activities
+from activities.observed import observe
 from orchestrators import names, scheduled_exports
 from orchestrators.export_orchestrator import export_orchestrator
 
 ORCHESTRATORS: Mapping[str, Callable[..., Any]] = {
     names.EXPORT_ORCHESTRATION: export_orchestrator,
     **scheduled_exports.ORCHESTRATORS,
+}
+
+# Each activity observed the same way (log attributes, a span, the metrics only activities may emit).
+ACTIVITIES: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    name: observe(name, activity) for name, activity in export_activities.ACTIVITIES.items()
 }
 
 __all__ = ["ACTIVITIES", "ORCHESTRATORS"]

@@ -57,6 +57,10 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         local_only=True,
     ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Application Insights: logs, spans and metrics go there when set (function_app.py), nowhere when empty",
+    ),
     Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
 )
 

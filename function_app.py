@@ -8,9 +8,11 @@ import azure.functions as func
 import app_functions
 from downstream import consumer
 from sinks.storage_clients import events_sink
+from telemetry.azure import configure_from_settings
 from triggers import http_api, schedule_tick
 from triggers.configured_targets import configured_targets
 
+configure_from_settings()  # Azure Monitor only when APPLICATIONINSIGHTS_CONNECTION_STRING is set; else nothing
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Orchestrators and activities, each under its name in orchestrators/names.py (the local runner reads the same table).

@@ -25,9 +25,10 @@ from connectors.deadline import within
 from connectors.envelopes import ErrorParser
 from connectors.redaction import MAX_MESSAGE, clean_message
 from connectors.retry_after import parse_retry_after
-from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token
+from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token, server_wait
 from connectors.upstream_ids import upstream_id
 from connectors.urls import check_base_url, check_download_url, same_origin
+from telemetry.spans import upstream_call
 
 MAX_REDIRECTS = 5
 Clock = Callable[[], datetime]
@@ -181,8 +182,10 @@ class ApiClient:
     @contextmanager
     def _stream_once(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
         with ExitStack() as stack:
+            call = stack.enter_context(upstream_call("GET", url))  # a span for the whole download
             try:
                 response = stack.enter_context(self.http(url).stream("GET", url, headers=headers))
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 raise network_error(url, exc) from None
+            call.answered(response.status_code, server_wait(response))
             yield response

@@ -171,6 +171,9 @@ var appSettings = {
   // Telemetry is sent with the identity; the component accepts Entra ID authenticated telemetry only.
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
+  // host.json sets "telemetryMode": "OpenTelemetry"; this lets the Python worker send its own OpenTelemetry data
+  // (function_app.py configures azure-monitor-opentelemetry when APPLICATIONINSIGHTS_CONNECTION_STRING is set).
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
   // The Python worker (3.11) imports its own bundled azure-functions unless told to prefer the app's; the app's
   // (requirements.txt) is the one whose Event Grid converter delivers func.CloudEvent to consume_export_grid_event.
   PYTHON_ISOLATE_WORKER_DEPENDENCIES: '1'
