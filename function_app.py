@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import azure.durable_functions as df
 import azure.functions as func
 
 import app_functions
 from downstream import consumer
+from sinks import freshness
 from sinks.storage_clients import events_sink
 from telemetry.azure import configure_from_settings
 from triggers import http_api, schedule_tick
@@ -28,6 +31,12 @@ async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationCli
     return await http_api.start_export(req, client)
 
 
+@app.route(route="exports", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def list_exports(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await http_api.list_exports(req, client)
+
+
 @app.route(route="exports/{instance_id}", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -43,7 +52,9 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @app.timer_trigger(schedule="%EXPORT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @app.durable_client_input(client_name="client")
 async def export_schedule(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    await schedule_tick.run_tick(client, configured_targets().values())
+    targets = list(configured_targets().values())
+    await asyncio.to_thread(freshness.check_configured, targets)  # stale / fresh events first; never raises
+    await schedule_tick.run_tick(client, targets)
 
 
 @app.queue_trigger(arg_name="message", queue_name="%EXPORTS_EVENTS_QUEUE%", connection="EXPORTS_QUEUE")
