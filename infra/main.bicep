@@ -46,6 +46,13 @@ param maxConcurrentJobs int = 4
 @description('Targets file shipped with the app, relative to the app root (EXPORT_TARGETS_FILE)')
 param targetsFile string = 'targets.yaml'
 
+@description('Email address failed-export and stale-target alerts go to; empty = none')
+param alertEmail string = ''
+
+@description('Webhook (https) failed-export and stale-target alerts are posted to; empty = none')
+@secure()
+param alertWebhookUrl string = ''
+
 @description('Flex Consumption scale-out ceiling (instances)')
 @minValue(40)
 @maxValue(1000)
@@ -101,6 +108,8 @@ module monitoring 'modules/monitoring.bicep' = {
     insightsName: 'appi-exports-${resourceToken}'
     location: location
     tags: tags
+    alertEmail: alertEmail
+    alertWebhookUrl: alertWebhookUrl
   }
 }
 

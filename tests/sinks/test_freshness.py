@@ -14,7 +14,7 @@ from sinks.manifest import ExportManifest, update_latest
 from sinks.storage_clients import StorageSettings, build_publisher
 from targets import Target
 from targets.freshness import Freshness, limits
-from telemetry.instruments import TARGET_AGE, TARGET_FRESHNESS_CHANGES
+from telemetry.instruments import ATTRIBUTES, TARGET_AGE, TARGET_FRESHNESS_CHANGES
 from tests.support import storage
 from tests.support.targets import viva_raw
 from tests.support.telemetry import log_attributes, recorded
@@ -101,6 +101,9 @@ def test_a_stale_target_produces_one_event_the_log_attributes_and_the_metric_the
     assert stale["data"]["target"] == name
     assert telemetry.count(TARGET_AGE, target=name, state="error") == 2  # every tick: what the alert reads
     assert telemetry.count(TARGET_FRESHNESS_CHANGES, target=name, state="error") == 1
+    for metric, attributes, _ in telemetry.points():
+        if attributes.get("target") == name:
+            assert set(attributes) == set(ATTRIBUTES[metric]), metric  # what the stale-target alert reads
     [record] = [r for r in caplog.records if r.getMessage().startswith(f"target {name} is error")]
     assert {k: log_attributes(record)[k] for k in ("target", "connector", "phase")} == {
         "target": name,

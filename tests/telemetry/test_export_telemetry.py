@@ -16,6 +16,7 @@ from local.simulator import Simulator
 from orchestrators import names
 from telemetry.context import EXPORT_ATTRIBUTES
 from telemetry.instruments import (
+    ATTRIBUTES,
     EXPORT_BYTES,
     EXPORT_COMMIT_LAG,
     EXPORT_DURATION,
@@ -66,6 +67,9 @@ def test_a_successful_export_records_a_span_per_activity_and_per_upstream_call_a
     assert telemetry.count(EXPORT_STATUS_CALLS, target=target.name) == 1
     assert telemetry.count(EXPORT_BYTES, target=target.name) == 1
     assert telemetry.count(EXPORT_COMMIT_LAG, target=target.name) == 1
+    for name, attributes, _ in telemetry.points():
+        if attributes.get("target") == target.name:
+            assert set(attributes) == set(ATTRIBUTES[name]), name  # what the alert and workbook queries read
     stored = [v for _, a, v in telemetry.points(EXPORT_BYTES) if a.get("target") == target.name]
     assert stored == [float(result.output["blob"]["size"])]
 
@@ -86,6 +90,9 @@ def test_a_failed_export_produces_the_event_the_log_attributes_and_the_failure_m
     assert event["type"] == "com.exportpipeline.export.failed"
     assert telemetry.count(EXPORT_FAILURES, target=target.name, kind="recreations", connector="sailpoint") == 1
     assert telemetry.count(EXPORT_RUNS, target=target.name, outcome="failed") == 1
+    for name, attributes, _ in telemetry.points():
+        if attributes.get("target") == target.name:
+            assert set(attributes) == set(ATTRIBUTES[name]), name
     ours = [log_attributes(r) for r in caplog.records if getattr(r, "instance_id", None) == result.instance_id]
     assert ours, "no log record carried the run's instance id"
     for attributes in ours:
