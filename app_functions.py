@@ -9,16 +9,38 @@ orchestrators may import to call each other and the activities.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from activities.export_activities import ACTIVITIES
+from activities import export_activities
+from activities.observed import observe
 from orchestrators import names, scheduled_exports
 from orchestrators.export_orchestrator import export_orchestrator
 
 ORCHESTRATORS: Mapping[str, Callable[..., Any]] = {
     names.EXPORT_ORCHESTRATION: export_orchestrator,
     **scheduled_exports.ORCHESTRATORS,
+}
+
+Activity = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _as_registered(name: str) -> Activity:
+    """The activity under `name` in `export_activities.ACTIVITIES`, looked up at each call: an entry replaced
+    there (as tests replace one to inject a fault) is what runs, as when this table was that very dict."""
+    original = export_activities.ACTIVITIES[name]
+
+    @functools.wraps(original)
+    def call(payload: dict[str, Any]) -> dict[str, Any]:
+        return export_activities.ACTIVITIES[name](payload)
+
+    return call
+
+
+# Each activity observed the same way (log attributes, a span, the metrics only activities may emit).
+ACTIVITIES: Mapping[str, Activity] = {
+    name: observe(name, _as_registered(name)) for name in export_activities.ACTIVITIES
 }
 
 __all__ = ["ACTIVITIES", "ORCHESTRATORS"]

@@ -64,6 +64,10 @@ SETTINGS: tuple[Setting, ...] = (
         "100.64/10, fc00::/7): only for an upstream that sits on a private network",
         "false",
     ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Application Insights: logs, spans and metrics go there when set (function_app.py), nowhere when empty",
+    ),
     Setting("AZURE_CLIENT_ID", "Client id of the user-assigned managed identity for DefaultAzureCredential"),
 )
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import azure.durable_functions as df
 import azure.functions as func
 
 import app_functions
 from downstream import consumer
+from sinks import freshness
 from sinks.storage_clients import events_sink
+from telemetry.azure import configure_from_settings
 from triggers import http_api, schedule_tick
 from triggers.configured_targets import configured_targets
 
+configure_from_settings()  # Azure Monitor only when APPLICATIONINSIGHTS_CONNECTION_STRING is set; else nothing
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Orchestrators and activities, each under its name in orchestrators/names.py (the local runner reads the same table).
@@ -24,6 +29,12 @@ for name, activity in app_functions.ACTIVITIES.items():
 @app.durable_client_input(client_name="client")
 async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await http_api.start_export(req, client)
+
+
+@app.route(route="exports", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def list_exports(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await http_api.list_exports(req, client)
 
 
 @app.route(route="exports/{instance_id}", methods=["GET"])
@@ -41,7 +52,9 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @app.timer_trigger(schedule="%EXPORT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @app.durable_client_input(client_name="client")
 async def export_schedule(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    await schedule_tick.run_tick(client, configured_targets().values())
+    targets = list(configured_targets().values())
+    await asyncio.to_thread(freshness.check_configured, targets)  # stale / fresh events first; never raises
+    await schedule_tick.run_tick(client, targets)
 
 
 @app.queue_trigger(arg_name="message", queue_name="%EXPORTS_EVENTS_QUEUE%", connection="EXPORTS_QUEUE")

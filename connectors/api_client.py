@@ -28,9 +28,18 @@ from connectors.deadline import within
 from connectors.envelopes import ErrorParser
 from connectors.redaction import MAX_MESSAGE, clean_message
 from connectors.retry_after import parse_retry_after
-from connectors.transport import HttpSettings, classify_status, fetch, network_error, sent_token, unsendable
+from connectors.transport import (
+    HttpSettings,
+    classify_status,
+    fetch,
+    network_error,
+    sent_token,
+    server_wait,
+    unsendable,
+)
 from connectors.upstream_ids import upstream_id
 from connectors.urls import check_base_url, check_download_url, check_server_given, same_origin
+from telemetry.spans import upstream_call
 
 MAX_REDIRECTS = 5
 Clock = Callable[[], datetime]
@@ -196,6 +205,7 @@ class ApiClient:
     @contextmanager
     def _stream_once(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
         with ExitStack() as stack:
+            call = stack.enter_context(upstream_call("GET", url))  # a span for the whole download
             try:
                 with self._reaching(url):  # connections open while the request is sent, not while the body is read
                     response = stack.enter_context(self.http(url).stream("GET", url, headers=headers))
@@ -203,4 +213,5 @@ class ApiClient:
                 raise network_error(url, exc) from None
             except (httpx.InvalidURL, UnicodeError):  # idna's errors, raised also for a redirect's Location
                 raise unsendable(url) from None
+            call.answered(response.status_code, server_wait(response))
             yield response

@@ -10,6 +10,7 @@ the request or its headers. The API client and the OAuth token client both send 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,7 +21,9 @@ from connectors.clients import shared_client
 from connectors.connect_guard import guard_connections
 from connectors.deadline import deadline_passed, enforce_deadlines
 from connectors.envelopes import MAX_BODY
+from connectors.retry_after import parse_retry_after
 from connectors.urls import origin_of
+from telemetry.spans import upstream_call
 
 
 @dataclass(frozen=True)
@@ -117,18 +120,25 @@ def sent_token(response: httpx.Response) -> str | None:
     return header.partition(" ")[2] or None
 
 
+def server_wait(response: httpx.Response) -> float | None:
+    """The wait a response asks for (`Retry-After`, either form) in seconds from now, or None."""
+    return parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+
+
 def fetch(http: httpx.Client, settings: HttpSettings, method: str, url: str, **kwargs: Any) -> httpx.Response:
     """One request whose answer is read whole but bounded: a 2xx up to `max_json_bytes` decoded (more is
     refused), anything else up to `max_error_bytes` (the rest is dropped). Runs under the caller's deadline."""
     try:
-        response = http.send(http.build_request(method, url, **kwargs), stream=True)
-        try:
-            if response.is_success:
-                body = read_capped(response, settings.max_json_bytes, origin_of(url).host)
-            else:
-                body = read_prefix(response, settings.max_error_bytes)
-        finally:
-            response.close()
+        with upstream_call(method, url) as call:  # a span: route template and status, never the URL or headers
+            response = http.send(http.build_request(method, url, **kwargs), stream=True)
+            call.answered(response.status_code, server_wait(response))
+            try:
+                if response.is_success:
+                    body = read_capped(response, settings.max_json_bytes, origin_of(url).host)
+                else:
+                    body = read_prefix(response, settings.max_error_bytes)
+            finally:
+                response.close()
     except (httpx.TransportError, httpx.DecodingError) as exc:
         raise network_error(url, exc) from None
     except (httpx.InvalidURL, UnicodeError):  # idna's errors, raised also for a redirect's Location

@@ -16,6 +16,7 @@ import azure.functions as func
 
 from connectors.timestamps import to_iso
 from downstream.reader import iter_records, manifest_for_event
+from sinks.freshness import EVENT_TYPE_PREFIX as TARGET_EVENT_PREFIX
 from sinks.storage_clients import StorageSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ def consume_envelope(event: Any, settings: StorageSettings | None = None) -> Con
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         raise ValueError("not an export event: a CloudEvent with a string id and a JSON object as data is expected")
     data: dict[str, Any] = event["data"]
+    if str(event.get("type", "")).startswith(f"{TARGET_EVENT_PREFIX}."):  # a target turned stale or fresh: no export
+        log.info("target %s is now %s", data.get("target"), data.get("state"))
+        return Consumed(event["id"], str(data.get("state")), str(data.get("target")))
     if data.get("status") != "succeeded":
         log.warning("export %s of %s failed upstream: %s", event["id"], data.get("target"), data.get("error"))
         return Consumed(event["id"], "failed", str(data.get("target")))

@@ -50,6 +50,13 @@ param allowPrivateUpstreams string = 'false'
 @description('Targets file shipped with the app, relative to the app root (EXPORT_TARGETS_FILE)')
 param targetsFile string = 'targets.yaml'
 
+@description('Email address failed-export and stale-target alerts go to; empty = none')
+param alertEmail string = ''
+
+@description('Webhook (https) failed-export and stale-target alerts are posted to; empty = none')
+@secure()
+param alertWebhookUrl string = ''
+
 @description('Flex Consumption scale-out ceiling (instances)')
 @minValue(40)
 @maxValue(1000)
@@ -105,6 +112,8 @@ module monitoring 'modules/monitoring.bicep' = {
     insightsName: 'appi-exports-${resourceToken}'
     location: location
     tags: tags
+    alertEmail: alertEmail
+    alertWebhookUrl: alertWebhookUrl
   }
 }
 
@@ -175,6 +184,9 @@ var appSettings = {
   // Telemetry is sent with the identity; the component accepts Entra ID authenticated telemetry only.
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.properties.clientId}'
+  // host.json sets "telemetryMode": "OpenTelemetry"; this lets the Python worker send its own OpenTelemetry data
+  // (function_app.py configures azure-monitor-opentelemetry when APPLICATIONINSIGHTS_CONNECTION_STRING is set).
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
   // The Python worker (3.11) imports its own bundled azure-functions unless told to prefer the app's; the app's
   // (requirements.txt) is the one whose Event Grid converter delivers func.CloudEvent to consume_export_grid_event.
   PYTHON_ISOLATE_WORKER_DEPENDENCIES: '1'

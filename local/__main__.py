@@ -12,6 +12,8 @@ commands:
   signin      sign in once (device code) for a target with auth kind msal_token_cache; runs then refresh silently
               (the same as python -m credentials.signin, which ships with the Function App)
   demo        start Azurite and the simulator, export one target of each connector, stop them
+  freshness   each target's last success, age and freshness state (--targets FILE), from the storage account
+  runs        the export runs the local runner kept: target, started, finished, outcome, bytes, polls, ...
 """
 
 
@@ -36,6 +38,14 @@ def main(argv: list[str]) -> int:
         from local.demo import main as demo_main
 
         return demo_main(rest)
+    if command == "freshness":
+        from local.operate import freshness_main
+
+        return freshness_main(rest)
+    if command == "runs":
+        from local.operate import runs_main
+
+        return runs_main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
     return 2
 

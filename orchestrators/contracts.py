@@ -58,17 +58,20 @@ class CreateJobRequest(Contract):
     target: TargetJson
     exclude_job_ids: list[str] = []  # jobs this run gave up on: a look-up for our own job skips them
     not_before: str | None = None  # the run's start: a job of ours cannot be older
+    instance_id: str | None = None  # for telemetry only: the run a log line or span belongs to
 
 
 class CheckJobRequest(Contract):
     target: TargetJson
     job_id: str
+    instance_id: str | None = None  # for telemetry only
 
 
 class DownloadRequest(Contract):
     target: TargetJson
     job: JobStatus
     instance_id: str
+    ready_at: str | None = None  # for telemetry only: when a status call saw the result ready (orchestration clock)
 
 
 class PublishRequest(Contract):
@@ -79,6 +82,11 @@ class PublishRequest(Contract):
     blob: BlobJson | None = None
     manifest: str | None = None
     error: str | None = None
+    # For telemetry only (the publish activity records the run's metrics, as the orchestrator must not).
+    started_at: str | None = None
+    polls: int | None = None
+    recreations: int | None = None
+    failure_kind: str | None = None  # a failed run: deadline, recreations, transient, permanent, auth, ...
 
 
 class JobAnswer(Contract):

@@ -90,6 +90,7 @@ class ExportRun:
         self.phase: Phase = "starting"
         self.next_poll_at: str | None = None
         self.bytes: int | None = None
+        self.ready_at: str | None = None  # when a status call saw the result ready (telemetry only)
         # A generation starts right after a wait (or at the start), whose check covered the deadline.
         self.deadline_checked = True
 
@@ -97,7 +98,7 @@ class ExportRun:
 
     def execute(self) -> Steps:
         if self.refusal is not None:
-            yield from self._fail(self.refusal)
+            yield from self._fail(self.refusal, kind="invalid_settings")
         wait: tuple[float | None, int] | None = None
         while True:
             if wait is not None:
@@ -119,7 +120,7 @@ class ExportRun:
     def _create_or_poll(self) -> Steps:
         """One create or status call; returns the wait before the next one (or None to act now)."""
         if not self.deadline_checked and self.context.current_utc_datetime >= _parse_iso(self.state.deadline_at):
-            yield from self._fail(self._deadline_message())
+            yield from self._fail(self._deadline_message(), kind="deadline")
         self.deadline_checked = False
         job_id = self.state.job_id
         creating = job_id is None
@@ -132,12 +133,14 @@ class ExportRun:
             self.state = self.state.evolve(
                 polls=self.state.polls + 1, polls_this_generation=self.state.polls_this_generation + 1
             )
-            request = CheckJobRequest(target=self.target, job_id=job_id)
+            request = CheckJobRequest(target=self.target, job_id=job_id, instance_id=self.context.instance_id)
             answer = yield from self._call(names.CHECK_JOB, request, JobAnswer)
         if isinstance(answer, UpstreamError):
             return (yield from self._on_error(answer, creating=creating))
         job = answer.job
         progressed = self.job is None or job.state != self.job.state
+        if job.state is JobState.SUCCEEDED and progressed:
+            self.ready_at = to_iso(self.context.current_utc_datetime)
         self.job = job
         self.state = self.state.evolve(
             job_id=job.job_id,
@@ -154,7 +157,9 @@ class ExportRun:
         assert self.job is not None
         self.phase = "downloading"
         self._publish_status()
-        request = DownloadRequest(target=self.target, job=self.job, instance_id=self.context.instance_id)
+        request = DownloadRequest(
+            target=self.target, job=self.job, instance_id=self.context.instance_id, ready_at=self.ready_at
+        )
         answer = yield from self._call(names.DOWNLOAD, request, StoredExport)
         if not isinstance(answer, UpstreamError):
             self.state = self.state.evolve(last_error=None)
@@ -177,11 +182,13 @@ class ExportRun:
             yield from self._recreate(f"upstream job {_short(self.state.job_id)} is gone: {error.message}")
             return None
         if error.kind not in (ErrorKind.TRANSIENT, ErrorKind.CONFLICT, ErrorKind.STORAGE):
-            yield from self._fail(f"upstream refused the export: {error}")
+            yield from self._fail(f"upstream refused the export: {error}", kind=error.kind.value)
         failures = self.state.transient_failures + 1
         self.state = self.state.evolve(transient_failures=failures)
         if failures > poll_policy.MAX_TRANSIENT_FAILURES:
-            yield from self._fail(f"gave up after {failures} consecutive transient failures; last: {error}")
+            yield from self._fail(
+                f"gave up after {failures} consecutive transient failures; last: {error}", kind="transient"
+            )
         return (error.retry_after_s, failures - 1)
 
     def _recreate(self, reason: str) -> Steps:
@@ -189,7 +196,8 @@ class ExportRun:
         if recreations > self.settings.max_recreations:
             yield from self._fail(
                 f"upstream job {_short(self.state.job_id)} did not produce a result ({clip(reason, MAX_REASON)}); "
-                f"re-created {self.state.recreations} time(s), the limit is {self.settings.max_recreations}"
+                f"re-created {self.state.recreations} time(s), the limit is {self.settings.max_recreations}",
+                kind="recreations",
             )
         discarded = [*self.state.discarded_job_ids, *([self.state.job_id] if self.state.job_id else [])]
         self.state = self.state.evolve(
@@ -216,7 +224,7 @@ class ExportRun:
             seed=self.context.instance_id,
         )
         if wait_s is None:
-            yield from self._fail(self._deadline_message())
+            yield from self._fail(self._deadline_message(), kind="deadline")
         self.deadline_checked = True
         due = fire_at(now, wait_s or 0)
         self.phase = "waiting"
@@ -263,13 +271,13 @@ class ExportRun:
             "event": event,
         }
 
-    def _fail(self, message: str) -> Steps:
+    def _fail(self, message: str, *, kind: str) -> Steps:
         message = clip(message, MAX_REASON)
         self.state = self.state.evolve(last_error=message)
         self.phase = "notifying"
         self._publish_status()
         try:
-            yield from self._notify("failed", error=message)
+            yield from self._notify("failed", error=message, failure_kind=kind)
         except Exception as exc:  # the upstream reason matters more than the event's; keep both
             message += f" (and the failure event could not be published: {clip(_first_line(exc), 500)})"
         self.phase = "failed"
@@ -283,6 +291,7 @@ class ExportRun:
         blob: dict[str, Any] | None = None,
         manifest: str | None = None,
         error: str | None = None,
+        failure_kind: str | None = None,
     ) -> Steps:
         request = PublishRequest(
             target=self.ref,
@@ -292,6 +301,10 @@ class ExportRun:
             blob=blob,
             manifest=manifest,
             error=error,
+            started_at=self.state.started_at,
+            polls=self.state.polls,
+            recreations=self.state.recreations,
+            failure_kind=failure_kind,
         )
         retry = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5)
         return (yield self.context.call_activity_with_retry(names.PUBLISH_EVENT, retry, request.to_json()))
@@ -315,7 +328,10 @@ class ExportRun:
     def _create_request(self) -> CreateJobRequest:
         """The create call also names the jobs this run gave up on, so a look-up for our own job skips them."""
         return CreateJobRequest(
-            target=self.target, exclude_job_ids=self.state.discarded_job_ids, not_before=self.state.started_at
+            target=self.target,
+            exclude_job_ids=self.state.discarded_job_ids,
+            not_before=self.state.started_at,
+            instance_id=self.context.instance_id,
         )
 
     def _publish_status(self) -> None:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connectors.registry import parse_params
 from orchestrators.poll_policy import PollSettings
+from targets.freshness import Freshness
 from targets.origins import check_credential_url, check_origin_policy
 from targets.schedules import valid_schedule
 
@@ -147,6 +148,7 @@ class Target(_Strict):
     schedule: str | None = Field(default=None, description="NCRONTAB, six fields: sec min hour day month dow")
     poll: PollSettings = Field(default_factory=PollSettings)
     max_export_bytes: int | None = Field(default=None, gt=0, description="refuse a larger export; default no limit")
+    freshness: Freshness | None = Field(default=None, description="warn_after / error_after; default from schedule")
 
     @field_validator("base_url")
     @classmethod

@@ -35,8 +35,9 @@ from orchestrators import names
 from orchestrators.contracts import ExportProgress
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import is_export_instance_id
+from triggers import run_history
 from triggers.configured_targets import configured_targets
-from triggers.instance_status import ACTIVE, ALIVE, runtime_name
+from triggers.instance_status import ACTIVE, ALIVE, query_instances, runtime_name
 from triggers.start_request import BadRequest, parse_start_request
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,13 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
     instance_id, status = await _export_instance(req, client)
     if status is None:
         return problem(404, "Unknown export", f"no export instance {instance_id[:200]!r}")
-    body = {
+    body = status_body(instance_id, status)
+    return func.HttpResponse(json.dumps(body, default=str), status_code=200, mimetype="application/json")
+
+
+def status_body(instance_id: str, status: Any) -> dict[str, Any]:
+    """What the status endpoint (and each item of the run history) says of one export instance."""
+    return {
         "instance_id": instance_id,
         "runtime_status": runtime_name(status),
         "progress": progress.to_json() if (progress := ExportProgress.read(status.custom_status)) else None,
@@ -137,7 +144,26 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
         "created_time": str(status.created_time) if status.created_time else None,
         "last_updated_time": str(status.last_updated_time) if status.last_updated_time else None,
     }
+
+
+async def list_exports(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """`GET /api/exports?target=&status=&since=&top=&continuation=`: export runs, newest first, paged."""
+    try:
+        query = run_history.parse_query(dict(req.params))
+    except run_history.BadQuery as exc:
+        return problem(400, "Invalid run history query", str(exc))
+    found = await query_instances(client, query.statuses)
+    page, token = run_history.select(found, query, _progress_target)
+    body = {
+        "runs": [{**status_body(s.instance_id, s), "outcome": run_history.outcome_of(runtime_name(s))} for s in page],
+        "continuation": token,
+    }
     return func.HttpResponse(json.dumps(body, default=str), status_code=200, mimetype="application/json")
+
+
+def _progress_target(status: Any) -> str | None:
+    progress = ExportProgress.read(getattr(status, "custom_status", None))
+    return progress.target if progress is not None else None
 
 
 async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:

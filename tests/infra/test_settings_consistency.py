@@ -26,9 +26,9 @@ from tests.infra.bicep import MAIN, REPO, Node, accessor, decorators, module_par
 # PYTHON_ISOLATE_WORKER_DEPENDENCIES makes the Python worker import the app's azure-functions, not its own.
 HOST_OWNED = frozenset(
     {
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
         "PYTHON_ISOLATE_WORKER_DEPENDENCIES",
+        "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
     }
 )
 
