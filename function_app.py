@@ -6,11 +6,13 @@ import azure.durable_functions as df
 import azure.functions as func
 
 import app_functions
+from app_logging import quiet_url_loggers
 from downstream import consumer
 from sinks.storage_clients import events_sink
 from triggers import http_api, schedule_tick
 from triggers.configured_targets import configured_targets
 
+quiet_url_loggers()  # the entry point configures the process; no module does it at import
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Orchestrators and activities, each under its name in orchestrators/names.py (the local runner reads the same table).

@@ -39,8 +39,6 @@ from sinks.storage_clients import StorageSettings, build_publisher
 from targets import Target
 
 log = logging.getLogger(__name__)
-# httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 Payload = dict[str, Any]
 
 
