@@ -16,6 +16,7 @@ import azure.functions as func
 
 from connectors.timestamps import to_iso
 from downstream.reader import iter_records, manifest_for_event
+from sinks.events import read_event_data
 from sinks.storage_clients import StorageSettings
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def consume_event(message: str, settings: StorageSettings | None = None) -> Cons
 def consume_envelope(event: Any, settings: StorageSettings | None = None) -> Consumed:
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         raise ValueError("not an export event: a CloudEvent with a string id and a JSON object as data is expected")
-    data: dict[str, Any] = event["data"]
+    data = read_event_data(event["data"])  # refuses, by name, the data of a release this one does not read
     if data.get("status") != "succeeded":
         log.warning("export %s of %s failed upstream: %s", event["id"], data.get("target"), data.get("error"))
         return Consumed(event["id"], "failed", str(data.get("target")))

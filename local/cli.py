@@ -130,7 +130,7 @@ def run_export(
     store: HistoryStore | None = None,
 ) -> OrchestrationResult:
     runner = runner or local_runner(timer_scale=timer_scale, on_event=progress, store=store)
-    request = ExportInput(target=target.to_input(), run_key=run_key)
+    request = ExportInput(target=target, run_key=run_key)
     return runner.run(names.EXPORT_ORCHESTRATION, request.to_dict(), export_instance_id(target.name, run_key))
 
 

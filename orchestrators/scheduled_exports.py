@@ -58,6 +58,7 @@ from typing import Any
 
 from orchestrators import names
 from orchestrators.export_state import ExportInput
+from versioned import stamped
 
 Context = Any
 Steps = Generator[Any, Any, dict[str, str]]
@@ -110,7 +111,8 @@ def scheduled_exports_lane(context: Context) -> Steps:
     outcomes: dict[str, str] = {}
     for item in exports:
         context.set_custom_status({"done": len(outcomes), "of": len(exports), "running": item["instance_id"]})
-        child_input = ExportInput(target=item["target"], run_key=item["run_key"]).to_dict()
+        # Not validated here: the export validates its own input and fails with an event if it cannot use it.
+        child_input = stamped({"target": item["target"], "run_key": item["run_key"]}, ExportInput.SCHEMA_VERSION)
         try:
             yield context.call_sub_orchestrator(names.EXPORT_ORCHESTRATION, child_input, item["instance_id"])
             outcomes[item["instance_id"]] = "succeeded"

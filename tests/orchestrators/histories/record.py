@@ -67,7 +67,7 @@ def _record(fixture: str, activity: str, call: int, run_key: str) -> None:
         store = MemoryHistoryStore()
         runner = LocalRunner(ORCHESTRATORS, _dying_on(activity, call), timer_scale=0.001, store=store)
         try:
-            runner.run(names.EXPORT_ORCHESTRATION, ExportInput(target.to_input(), run_key).to_dict(), instance_id)
+            runner.run(names.EXPORT_ORCHESTRATION, ExportInput(target=target, run_key=run_key).to_dict(), instance_id)
         except ProcessDied:
             pass
         else:
