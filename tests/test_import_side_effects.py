@@ -1,5 +1,9 @@
 """Importing a module changes no process-wide state: only the two entry points configure the process.
 
+Process-wide state here: logging (levels, handlers), os.environ, warnings filters, the socket timeout, threads,
+exit hooks, and the attributes of the libraries already imported (a module that patches httpcore at import
+changes every HTTP client of the process).
+
 Why: the Functions host, the CLI, the tests and the benchmarks all import the same modules, and each wants its
 own logging, environment and clients. A module that sets a logger's level, adds a handler, writes os.environ or
 opens a client at import decides that for all of them, in whatever order imports happen to run. So the entry
@@ -41,7 +45,19 @@ def third_party_imports(modules: dict[str, Path]) -> list[str]:
 
 
 PROBE = r"""
-import importlib, json, logging, os, socket, sys, threading, warnings
+import atexit, importlib, json, logging, os, socket, sys, threading, warnings
+
+def library_attributes(names):
+    # id of every attribute of the given (library) modules and of the classes they define: a patch changes one
+    seen = {}
+    for name in names:
+        module = sys.modules.get(name)
+        for attr, value in list(vars(module).items()) if module is not None else []:
+            seen[f"{name}.{attr}"] = id(value)
+            if isinstance(value, type) and value.__module__ == name:
+                for key, member in list(vars(value).items()):
+                    seen[f"{name}.{attr}.{key}"] = id(member)
+    return seen
 
 def snapshot():
     loggers = {"": logging.getLogger()}
@@ -59,6 +75,8 @@ def snapshot():
         "socket timeout": socket.getdefaulttimeout(),
         "threads": sorted(t.name for t in threading.enumerate()),
         "recursion limit": sys.getrecursionlimit(),
+        "exit hooks": atexit._ncallbacks(),
+        "library attributes": library_attributes(libraries),
     }
 
 third_party, project = json.loads(sys.argv[1])
@@ -67,14 +85,17 @@ for name in third_party:
         importlib.import_module(name)
     except ImportError:
         pass
+libraries = sorted(name for name in sys.modules if not name.startswith("__"))
 changed = {}
 before = snapshot()
 for name in project:
     importlib.import_module(name)
     after = snapshot()
-    if after != before:
-        changed[name] = sorted(key for key in after if after[key] != before[key])
-        before = after
+    old, new = before.pop("library attributes"), after.pop("library attributes")
+    patched = sorted(k for k in old if k in new and old[k] != new[k])  # lazy imports only add attributes
+    if after != before or patched:
+        changed[name] = sorted(key for key in after if after[key] != before[key]) + patched[:5]
+    before = {**after, "library attributes": new}
 print(json.dumps(changed))
 """
 
