@@ -4,7 +4,11 @@ The orchestrator never sees HTTP: it sees a `JobStatus` (one set of states for
 every upstream), and an `UpstreamError` whose `kind` tells it what to do next
 (wait and retry, adopt the running job, re-create, refresh the token, or stop).
 Both are plain, JSON-friendly values because activities hand them to the
-Durable Functions history.
+Durable Functions history. `UpstreamError` is the upstream's (and the network's)
+only: the other failures an activity classifies have types of their own beside
+it (`StorageError`, `TokenCacheError`, `ConfigurationError`, `ContractError`),
+all `ExportError`s with the same JSON form plus their `source`, so the user is
+sent to the right place and only what may recover is ever retried.
 """
 
 from __future__ import annotations
