@@ -186,8 +186,10 @@ class TokenCacheError(ExportError):
     source = Source.TOKEN_CACHE
 
 
-class ConfigurationError(ExportError):
-    """A target or app setting that cannot be used as it is: always permanent, whatever kind it is given."""
+class ConfigurationError(ExportError, ValueError):
+    """A target or app setting that cannot be used as it is: always permanent, whatever kind it is given.
+
+    Also a `ValueError`, which is what a setting that cannot be used raised before it had a type of its own."""
 
     source = Source.CONFIGURATION
 

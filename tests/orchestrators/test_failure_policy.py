@@ -193,3 +193,16 @@ def test_a_missing_credential_setting_is_a_configuration_error_not_an_upstream_o
             },
             {"SP_ID": "id"},
         )
+
+
+def test_an_activity_without_export_storage_configured_fails_permanently_saying_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("EXPORTS_STORAGE_CONNECTION_STRING", "EXPORTS_BLOB_ACCOUNT_URL", "EXPORTS_QUEUE_ACCOUNT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    target = parse_targets({"targets": [TARGET]})["goals"]
+    answer = download_export({"target": target.to_input(), "job": {**JOB, "state": "succeeded"}, "instance_id": "i"})
+    error = ExportError.from_dict(answer["error"])
+    assert isinstance(error, ConfigurationError)
+    assert error.kind is ErrorKind.PERMANENT
+    assert "set EXPORTS_STORAGE_CONNECTION_STRING" in error.message
