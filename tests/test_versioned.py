@@ -77,6 +77,20 @@ MANIFEST = {
     "completed_at": "2026-03-01T08:00:00Z",
     "upstream_expires_at": None,
 }
+STATE = {  # as the dataclass of the release before versions wrote it at continue_as_new
+    "started_at": "2026-03-01T02:00:00Z",
+    "deadline_at": "2026-03-01T08:00:00Z",
+    "job_id": "j-1",
+    "upstream_status": "running",
+    "polls": 50,
+    "polls_this_generation": 0,
+    "waits_without_progress": 7,
+    "transient_failures": 0,
+    "recreations": 1,
+    "generation": 2,
+    "last_error": None,
+    "discarded_job_ids": ["j-0"],
+}
 INSTANCE = {"name": "export_orchestrator", "input": "{}", "history": [], "generation": 1, "status": "Running"}
 ERROR = {
     "kind": "transient",
@@ -110,6 +124,12 @@ SHAPES: dict[str, tuple[dict[str, Any], Reader, Writer, int]] = {
     "stored answer": ({"blob": BLOB, "manifest": "m"}, StoredExport.from_json, lambda v: v.to_json(), 2),
     "failure answer": ({"error": ERROR}, Failure.from_json, lambda v: v.to_json(), 2),
     "orchestration input": ({"target": TARGET, "run_key": "k"}, ExportInput.from_dict, lambda v: v.to_dict(), 2),
+    "continued orchestration input": (
+        {"target": TARGET, "run_key": "k", "state": STATE},
+        ExportInput.from_dict,
+        lambda v: v.to_dict(),
+        2,
+    ),
     "orchestration output": (
         {
             "status": "succeeded",
