@@ -192,6 +192,29 @@ class ExportProgress(Contract):
             return None
 
 
+class ScheduledExport(BaseModel):
+    """One export of a scheduler tick: its validated target, run key and (deterministic) instance id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: TargetInput
+    run_key: str
+    instance_id: str
+
+
+class SchedulePlan(Contract):
+    """The scheduler orchestration's input: the tick's exports and how many may run at once."""
+
+    exports: list[ScheduledExport]
+    max_in_flight: int | None = None  # at least 1 is used
+
+
+class LanePlan(Contract):
+    """A scheduler lane's input: the exports it runs one after the other."""
+
+    exports: list[ScheduledExport]
+
+
 class ExportOutcome(Contract):
     """A succeeded export orchestration's output: what the CLI prints and the status API returns."""
 

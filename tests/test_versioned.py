@@ -19,7 +19,9 @@ from orchestrators.contracts import (
     ExportProgress,
     Failure,
     JobAnswer,
+    LanePlan,
     PublishRequest,
+    SchedulePlan,
     StoredExport,
 )
 from orchestrators.export_state import ExportInput
@@ -149,6 +151,18 @@ SHAPES: dict[str, tuple[dict[str, Any], Reader, Writer, int]] = {
         2,
     ),
     "custom status": (PROGRESS, ExportProgress.from_json, lambda v: v.to_json(), 2),
+    "scheduler plan": (
+        {"exports": [{"target": TARGET, "run_key": "k", "instance_id": "i"}], "max_in_flight": 4},
+        SchedulePlan.from_json,
+        lambda v: v.to_json(),
+        2,
+    ),
+    "scheduler lane plan": (
+        {"exports": [{"target": TARGET, "run_key": "k", "instance_id": "i"}]},
+        LanePlan.from_json,
+        lambda v: v.to_json(),
+        2,
+    ),
     "manifest and latest.json": (
         {"schema_version": 1, **MANIFEST},
         ExportManifest.model_validate,

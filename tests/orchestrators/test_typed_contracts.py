@@ -6,6 +6,7 @@ from __future__ import annotations
 import typing
 
 import pytest
+from pydantic import BaseModel
 
 from orchestrators.contracts import (
     CheckJobRequest,
@@ -14,6 +15,8 @@ from orchestrators.contracts import (
     DownloadRequest,
     ExportOutcome,
     PublishRequest,
+    ScheduledExport,
+    SchedulePlan,
     StoredExport,
 )
 from orchestrators.export_state import ExportInput
@@ -22,7 +25,7 @@ from targets import Target
 from tests.test_import_graph import module_graph, package_graph
 
 
-def model_of(contract: type[Contract], field: str) -> object:
+def model_of(contract: type[BaseModel], field: str) -> object:
     """The model a field holds (unwrapping Annotated and Optional)."""
     annotation = contract.model_fields[field].annotation
     for arg in (annotation, *typing.get_args(annotation)):
@@ -41,12 +44,18 @@ def model_of(contract: type[Contract], field: str) -> object:
         (StoredExport, "blob", BlobRef),
         (PublishRequest, "blob", BlobRef),
         (ExportOutcome, "blob", BlobRef),
+        (ScheduledExport, "target", Target),
     ],
 )
 def test_targets_and_blobs_in_the_contracts_are_models_not_dicts(
-    contract: type[Contract], field: str, model: type
+    contract: type[BaseModel], field: str, model: type
 ) -> None:
     assert model_of(contract, field) is model
+
+
+def test_the_scheduler_plan_is_a_list_of_typed_exports() -> None:
+    assert SchedulePlan.model_fields["exports"].annotation == list[ScheduledExport]
+    assert issubclass(SchedulePlan, Contract)
 
 
 def test_a_request_with_a_target_that_does_not_validate_is_refused_when_decoded() -> None:
