@@ -18,7 +18,8 @@ PIP_TOOLS := pip-tools==7.6.2
 setup: $(PY_STAMP) $(NODE_STAMP)
 
 # Exact versions only: every package comes from the lock (--no-deps: nothing unpinned is pulled in), and
-# `pip check` fails the set-up if the lock misses a dependency. The ranges live in requirements*.txt.
+# `pip check` fails the set-up if the lock misses a dependency. The ranges live in requirements.in and
+# requirements-dev.txt; requirements.txt is the lock's subset that Azure installs (`make lock` writes both).
 $(PY_STAMP): $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r $(LOCK)
@@ -52,16 +53,23 @@ bench: setup
 simulator: setup
 	$(PY) -m local simulator --port 8089
 
-## Regenerate $(LOCK) from requirements-dev.txt (which includes requirements.txt) after changing a range:
+## Regenerate $(LOCK) from requirements-dev.txt (which includes requirements.in) after changing a range:
 ##   pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
 ##     --output-file=requirements.lock requirements-dev.txt
 ## Pins already in the lock are kept while they satisfy the ranges; add --upgrade to move to the newest.
+## Then requirements.txt, what Azure installs: requirements.in compiled starting from a copy of the lock, so
+## pip-compile keeps the lock's pins and drops what only development needs (never --upgrade this step).
+DEPLOYED := requirements.txt
+COMPILE := --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 lock:
 	tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
 	$(PYTHON) -m venv "$$tools" && \
 	"$$tools/bin/pip" install --quiet --disable-pip-version-check $(PIP_TOOLS) && \
-	CUSTOM_COMPILE_COMMAND="make lock" "$$tools/bin/pip-compile" --quiet --strip-extras --no-emit-index-url \
-	  --no-emit-find-links --no-emit-trusted-host --output-file=$(LOCK) requirements-dev.txt
+	CUSTOM_COMPILE_COMMAND="make lock" "$$tools/bin/pip-compile" $(COMPILE) --output-file=$(LOCK) \
+	  requirements-dev.txt && \
+	cp $(LOCK) $(DEPLOYED) && \
+	CUSTOM_COMPILE_COMMAND="make lock" "$$tools/bin/pip-compile" $(COMPILE) --output-file=$(DEPLOYED) \
+	  requirements.in
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .demo

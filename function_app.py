@@ -8,6 +8,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 import app_functions
+from app_logging import quiet_url_loggers
 from downstream import consumer
 from sinks import freshness
 from sinks.storage_clients import events_sink
@@ -15,6 +16,7 @@ from telemetry.azure import configure_from_settings
 from triggers import http_api, schedule_tick
 from triggers.configured_targets import configured_targets
 
+quiet_url_loggers()  # the entry point configures the process; no module does it at import
 configure_from_settings()  # Azure Monitor only when APPLICATIONINSIGHTS_CONNECTION_STRING is set; else nothing
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -1,10 +1,12 @@
 """The four activities of an export: create, check, download, publish.
 
 Each takes and answers the JSON of a type in `orchestrators.contracts` and
-never a token, and validates the target it is given into `targets.Target`
-before using it. Classified upstream failures are answered as a `Failure` so
-the orchestrator decides what they mean; anything else raises and the
-orchestrator treats it as a transient failure of the activity.
+never a token; the request's target is validated into `targets.Target` as it
+is decoded. Classified failures (`connectors.base.ExportError`: upstream,
+storage, token cache, configuration, a request or manifest that cannot be
+decoded) are answered as a `Failure` so the orchestrator decides what they
+mean; anything else raises and the orchestrator treats it as a transient
+failure of the activity.
 """
 
 from __future__ import annotations
@@ -12,64 +14,62 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
-from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
-from connectors.redaction import clean_message, clip
+from connectors.base import ErrorKind, ExportConnector, ExportError, JobStatus, StorageError, UpstreamError
+from connectors.redaction import clean_message
 from connectors.timestamps import parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.contracts import (
     CheckJobRequest,
+    Contract,
     CreateJobRequest,
     DownloadRequest,
     Failure,
     JobAnswer,
     PublishRequest,
     StoredExport,
-    TargetJson,
+    decode,
 )
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.events import build_export_event, to_json_dict
 from sinks.manifest import ExportManifest, read_manifest, update_latest, write_manifest
 from sinks.storage_clients import StorageSettings, build_publisher
-from targets import Target
 
 log = logging.getLogger(__name__)
-# httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 Payload = dict[str, Any]
+R = TypeVar("R", bound=Contract)
 
 
 def _guarded(call: Callable[[], Payload]) -> Payload:
     try:
         return call()
-    except UpstreamError as error:
-        log.warning("upstream call failed: %s", error)
+    except ExportError as error:
+        log.warning("%s call failed: %s", error.source.value, error)
         return Failure(error=error).to_json()
-    except AzureError as error:  # our own storage, not the upstream: its own kind, so the user looks in the right place
-        failure = UpstreamError(ErrorKind.STORAGE, f"Blob Storage: {clean_message(str(error).strip() or repr(error))}")
+    except AzureError as error:  # our own storage, not the upstream: its own type, so the user looks in the right place
+        failure = StorageError(ErrorKind.TRANSIENT, f"Blob Storage: {clean_message(str(error).strip() or repr(error))}")
         log.warning("storage call failed: %s", failure)
         return Failure(error=failure).to_json()
 
 
-def _target(data: TargetJson) -> Target:
-    """The orchestration's target, validated again: one that cannot be used fails the run, never retried."""
-    try:
-        return Target.from_input(data)
-    except ValueError as exc:
-        raise UpstreamError(ErrorKind.PERMANENT, f"the target cannot be used: {clip(str(exc), 500)}") from None
+def _request(payload: Payload, kind: type[R], activity: str) -> Callable[[], R]:
+    """Decode the request inside `_guarded`: one that cannot be decoded (a target that no longer validates, a
+    shape of an unknown release) is a permanent `ContractError` naming what was wrong, never retried."""
+    return lambda: decode(payload, kind, f"the request of activity {activity}")
 
 
 def create_export_job(payload: Payload) -> Payload:
     """Start the upstream job. A 409 is answered by looking up the running job, to adopt it."""
-    request = CreateJobRequest.from_json(payload)
+    decoded = _request(payload, CreateJobRequest, names.CREATE_JOB)
 
     def create() -> Payload:
-        target = _target(request.target)
+        request = decoded()
+        target = request.target
         connector = connector_for(target.to_input())
         own = _own_job(connector, request, target.name)
         if own is not None:
@@ -102,22 +102,22 @@ def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str)
 
 
 def check_export_job(payload: Payload) -> Payload:
-    request = CheckJobRequest.from_json(payload)
+    decoded = _request(payload, CheckJobRequest, names.CHECK_JOB)
 
     def check() -> Payload:
-        target = _target(request.target)
-        return JobAnswer(job=connector_for(target.to_input()).get_job(request.job_id)).to_json()
+        request = decoded()
+        return JobAnswer(job=connector_for(request.target.to_input()).get_job(request.job_id)).to_json()
 
     return _guarded(check)
 
 
 def download_export(payload: Payload) -> Payload:
     """Stream the finished job into Blob Storage, write its manifest and move latest.json."""
-    request = DownloadRequest.from_json(payload)
-    job, instance_id = request.job, request.instance_id
+    decoded = _request(payload, DownloadRequest, names.DOWNLOAD)
 
     def download() -> Payload:
-        target = _target(request.target)
+        request = decoded()
+        target, job, instance_id = request.target, request.job, request.instance_id
         container = StorageSettings.from_env().container_client()
         reused = _already_stored(container, target.name, job.job_id)
         if reused is not None:
@@ -145,7 +145,7 @@ def download_export(payload: Payload) -> Payload:
         )
         manifest_name = write_manifest(container, manifest)
         update_latest(container, manifest)
-        return StoredExport(blob=manifest.blob.model_dump(), manifest=manifest_name).to_json()
+        return StoredExport(blob=manifest.blob, manifest=manifest_name).to_json()
 
     return _guarded(download)
 
@@ -159,18 +159,18 @@ def _already_stored(container: Any, target: str, job_id: str) -> StoredExport | 
     if blob is None or blob.sha256 != manifest.blob.sha256:
         return None
     update_latest(container, manifest)
-    return StoredExport(blob=manifest.blob.model_dump(), manifest=manifest_blob_name(target, job_id), reused=True)
+    return StoredExport(blob=manifest.blob, manifest=manifest_blob_name(target, job_id), reused=True)
 
 
 def publish_export_event(payload: Payload) -> Payload:
-    request = PublishRequest.from_json(payload)
+    request = decode(payload, PublishRequest, f"the request of activity {names.PUBLISH_EVENT}")
     event = build_export_event(
         target=request.target.name,
         connector=request.target.connector,
         instance_id=request.instance_id,
         outcome=request.outcome,
         job_id=request.job_id,
-        blob=request.blob,
+        blob=request.blob.model_dump(mode="json") if request.blob else None,
         manifest=request.manifest,
         error=request.error,
     )

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 
 from connectors.base import ErrorKind, UpstreamError
-from connectors.clients import SOCKET_READ_BYTES
+from connectors.clients import socket_read_bytes
 
 CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ACCEPT_ENCODING = "gzip, deflate"
@@ -71,7 +71,8 @@ def decoded_chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]
     twice more to re-cut them into pieces of the same size.
     """
     coding = content_coding(response)
-    as_read = SOCKET_READ_BYTES is not None and chunk_size >= SOCKET_READ_BYTES
+    read_bytes = socket_read_bytes()
+    as_read = read_bytes is not None and chunk_size >= read_bytes
     raw_pieces = response.iter_raw(None if as_read else chunk_size)
     if coding is None:
         yield from raw_pieces

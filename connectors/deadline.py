@@ -6,6 +6,14 @@ and headers are read as much as in the body. So the client's network backend is 
 read and write is given at most the time left before the calling thread's deadline, and refused once it
 has passed. The deadline is per thread (a `threading.local`), so one shared client serves every activity
 call at once, each under its own deadline; a thread with no deadline set sees httpx's timeouts unchanged.
+
+The wrappers implement httpcore's public `NetworkBackend` and `NetworkStream` interfaces, but httpx offers no
+public way to hand its transports a network backend, so `enforce_deadlines` sets it on each transport's
+connection pool through private attributes (`Client._transport`, `Client._mounts`, `HTTPTransport._pool`,
+`ConnectionPool._network_backend`). So that a change of them can never silently drop the deadline, it refuses
+(`DeadlineNotEnforceable`) to return a client it could not wrap, which every test that builds a client then
+shows; `tests/connectors/test_deadline_internals.py` names the attributes, and the lock, which is what Azure
+installs, pins httpx and httpcore exactly.
 """
 
 from __future__ import annotations
@@ -25,6 +33,10 @@ _local = threading.local()
 
 class DeadlineExceeded(httpcore.ReadTimeout):
     """The calling thread's deadline passed during a socket operation (httpx maps it to a ReadTimeout)."""
+
+
+class DeadlineNotEnforceable(RuntimeError):
+    """This httpx/httpcore keeps its network backend elsewhere: no client is handed out without the deadline."""
 
 
 def _remaining() -> float | None:
@@ -109,11 +121,21 @@ class _Backend(httpcore.NetworkBackend):
 
 
 def enforce_deadlines(client: httpx.Client) -> httpx.Client:
-    """Wrap the network backend of every transport of `client` (direct and proxied) so deadlines apply."""
-    transports = [client._transport, *client._mounts.values()]
+    """Wrap the network backend of every transport of `client` (direct and proxied) so deadlines apply.
+
+    `DeadlineNotEnforceable` if a transport's backend is not where this httpx version keeps it."""
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
     for transport in transports:
+        if transport is None:  # a mount that routes a pattern to no transport at all (httpx allows it)
+            continue
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _Backend):
+        if not isinstance(backend, httpcore.NetworkBackend):
+            raise DeadlineNotEnforceable(
+                f"cannot set the per-call deadline on {type(transport).__name__} of httpx {httpx.__version__} / "
+                f"httpcore {httpcore.__version__}: its connection pool's network backend is not where "
+                "connectors/deadline.py expects it; pin the versions the lock names"
+            )
+        if not isinstance(backend, _Backend):
             pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
     return client

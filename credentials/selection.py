@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.api_client import TokenProvider
-from connectors.base import ErrorKind, UpstreamError
+from connectors.base import ConfigurationError, ErrorKind
 from connectors.export_connector import TokenEndpoint
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
@@ -41,7 +41,7 @@ _lock = threading.Lock()
 def _env(name: str, environ: Mapping[str, str]) -> str:
     value = environ.get(name, "").strip()
     if not value:
-        raise UpstreamError(ErrorKind.AUTH, f"credential setting {name} is not set")
+        raise ConfigurationError(ErrorKind.PERMANENT, f"credential setting {name} is not set")
     return value
 
 
@@ -49,7 +49,7 @@ def _allowed_origin(url: str, what: str, target: Mapping[str, Any], env: Mapping
     try:
         return check_origin_policy(url, what, env)
     except ValueError as exc:
-        raise UpstreamError(ErrorKind.PERMANENT, f"target {target.get('name')!r}: {exc}") from None
+        raise ConfigurationError(ErrorKind.PERMANENT, f"target {target.get('name')!r}: {exc}") from None
 
 
 def token_provider_for(
@@ -65,14 +65,14 @@ def token_provider_for(
         return _client_credentials(target, endpoint, env)
     if auth["kind"] == "msal_token_cache":
         return _delegated_provider(target["name"], auth, env)
-    raise UpstreamError(ErrorKind.PERMANENT, f"unsupported auth kind {auth['kind']!r}")
+    raise ConfigurationError(ErrorKind.PERMANENT, f"unsupported auth kind {auth['kind']!r}")
 
 
 def _client_credentials(target: Mapping[str, Any], endpoint: TokenEndpoint, env: Mapping[str, str]) -> TokenProvider:
     auth = target["auth"]
     token_url = auth.get("token_url") or endpoint.url_for(target["base_url"])
     if token_url is None:
-        raise UpstreamError(
+        raise ConfigurationError(
             ErrorKind.PERMANENT,
             f"target {target.get('name')!r}: connector {target.get('connector')!r} has no default OAuth token "
             "endpoint; set auth.token_url",
@@ -92,7 +92,7 @@ def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, st
         storage = StorageSettings.from_env(env)
         container, blob = settings.cache_location(name, storage.container)
     except ValueError as exc:
-        raise UpstreamError(ErrorKind.PERMANENT, f"token cache of target {name!r}: {exc}") from None
+        raise ConfigurationError(ErrorKind.PERMANENT, f"token cache of target {name!r}: {exc}") from None
     identity = [name, storage.connection_string, storage.blob_account_url, container, blob, settings.client_id]
     key = hashlib.sha256(json.dumps([*identity, settings.authority, list(settings.scopes)]).encode()).hexdigest()
     with _lock:

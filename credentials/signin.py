@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from azure.core.exceptions import AzureError, ResourceExistsError
 
 import app_settings
-from connectors.base import UpstreamError
+from connectors.base import ExportError
 from credentials.msal_client import (
     IDP_UNREACHABLE,
     PUBLIC_CLIENT_DISABLED,
@@ -134,13 +134,13 @@ def sign_in(
         accounts = app.get_accounts()
     except IDP_UNREACHABLE as exc:
         raise SigninError(f"identity provider {authority} is unreachable ({type(exc).__name__})") from None
-    except UpstreamError as exc:
+    except ExportError as exc:
         raise SigninError(exc.message) from None
     if not accounts:
         raise SigninError("sign-in returned a token but no account; the scopes must allow an ID token")
     try:
         cache.replace()
-    except UpstreamError as exc:
+    except ExportError as exc:
         raise SigninError(exc.message) from None
     return str(accounts[0].get("username") or accounts[0].get("home_account_id") or "the signed-in user")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from connectors.base import ErrorKind, UpstreamError
+from connectors.base import ConfigurationError, ErrorKind
 
 
 class StaticTokenProvider:
@@ -22,5 +22,6 @@ class StaticTokenProvider:
     def get_token(self, *, force_refresh: bool = False) -> str:
         value = (self._environ if self._environ is not None else os.environ).get(self.env_var, "").strip()
         if not value:
-            raise UpstreamError(ErrorKind.AUTH, f"no bearer token: set the environment variable {self.env_var}")
+            message = f"no bearer token: set the environment variable {self.env_var}"
+            raise ConfigurationError(ErrorKind.PERMANENT, message)
         return value

@@ -34,7 +34,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, ContentSettings
 
-from connectors.base import ErrorKind, UpstreamError
+from connectors.base import ErrorKind, TokenCacheError
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,17 @@ _CONFLICTS = (ResourceModifiedError, ResourceExistsError, ResourceNotFoundError)
 _JSON = ContentSettings(content_type="application/json")
 
 
-def storage_error(exc: AzureError, action: str, ref: str) -> UpstreamError:
+def storage_error(exc: AzureError, action: str, ref: str) -> TokenCacheError:
     status = getattr(exc, "status_code", None)
     if status in (401, 403):
         container = ref.split("/", 1)[0]
-        return UpstreamError(
+        return TokenCacheError(
             ErrorKind.PERMANENT,
             f"cannot {action} the token cache blob {ref}: the identity in use needs Storage Blob Data Contributor "
             f"(or Owner) on container {container}",
             status_code=status,
         )
-    return UpstreamError(
+    return TokenCacheError(
         ErrorKind.TRANSIENT,
         f"cannot {action} the token cache blob {ref} right now ({type(exc).__name__})",
         status_code=status,
@@ -83,7 +83,7 @@ class BlobTokenCache:
             try:
                 downloader = self.blob.download_blob()
                 if downloader.size > MAX_CACHE_BYTES:
-                    raise UpstreamError(
+                    raise TokenCacheError(
                         ErrorKind.PERMANENT,
                         f"token cache blob {self.ref} is {downloader.size} bytes, not a token cache",
                     )

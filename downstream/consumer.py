@@ -16,6 +16,7 @@ import azure.functions as func
 
 from connectors.timestamps import to_iso
 from downstream.reader import iter_records, manifest_for_event
+from sinks.events import read_event_data
 from sinks.freshness import EVENT_TYPE_PREFIX as TARGET_EVENT_PREFIX
 from sinks.storage_clients import StorageSettings
 
@@ -52,7 +53,7 @@ def consume_event(message: str, settings: StorageSettings | None = None) -> Cons
 def consume_envelope(event: Any, settings: StorageSettings | None = None) -> Consumed:
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("data"), dict):
         raise ValueError("not an export event: a CloudEvent with a string id and a JSON object as data is expected")
-    data: dict[str, Any] = event["data"]
+    data = read_event_data(event["data"])  # refuses, by name, the data of a release this one does not read
     if str(event.get("type", "")).startswith(f"{TARGET_EVENT_PREFIX}."):  # a target turned stale or fresh: no export
         log.info("target %s is now %s", data.get("target"), data.get("state"))
         return Consumed(event["id"], str(data.get("state")), str(data.get("target")))

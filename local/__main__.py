@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from app_logging import quiet_url_loggers
+
 USAGE = """usage: python -m local <command> [options]
 
 commands:
@@ -22,6 +24,7 @@ def main(argv: list[str]) -> int:
         print(USAGE, end="")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    quiet_url_loggers()  # the entry point configures the process; no module does it at import
     if command == "simulator":
         from local.simulator.cli import main as simulator_main
 

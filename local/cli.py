@@ -39,13 +39,15 @@ from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
 from sinks.storage_clients import StorageSettings
 from targets import Target, TargetsError, load_targets
+from versioned import UnsupportedVersion
 
 AZURITE_DEFAULT = "UseDevelopmentStorage=true"
 HISTORY_CONTAINER = "runner-history"
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
 DRIVEN_ELSEWHERE = 75  # sysexits' EX_TEMPFAIL: another process drives this run; retrying later is the remedy
 EXIT_CODES = (
-    "exit status: 0 the export succeeded; 1 it failed; 2 bad arguments or targets file; "
+    "exit status: 0 the export succeeded; 1 it failed; 2 bad arguments or targets file, or the run's saved history "
+    "is of a release this one does not read; "
     f"{DRIVEN_ELSEWHERE} another process is driving the same run (same --run-key) or took it over: this one "
     f"stopped without saving or starting anything more; {INTERRUPTED} interrupted (repeat with the same --run-key "
     "to resume)"
@@ -130,7 +132,7 @@ def run_export(
     store: HistoryStore | None = None,
 ) -> OrchestrationResult:
     runner = runner or local_runner(timer_scale=timer_scale, on_event=progress, store=store)
-    request = ExportInput(target=target.to_input(), run_key=run_key)
+    request = ExportInput(target=target, run_key=run_key)
     return runner.run(names.EXPORT_ORCHESTRATION, request.to_dict(), export_instance_id(target.name, run_key))
 
 
@@ -185,6 +187,9 @@ def run_main(argv: list[str]) -> int:
     except DriverConflict as exc:
         print(f"error: {exc}", file=sys.stderr)
         return DRIVEN_ELSEWHERE
+    except UnsupportedVersion as exc:  # nothing was started: finish that run with the release that saved it
+        print(f"error: run {run_key}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # the key may have been generated: without it the saved run cannot be found
         resume = f"; repeat with --run-key {run_key} to resume" if args.history == "azurite" else ""
         print(f"error: interrupted{resume}", file=sys.stderr)

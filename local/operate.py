@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,9 @@ from sinks.freshness import FreshnessRow, freshness_table
 from sinks.storage_clients import StorageSettings
 from targets import TargetsError, load_targets
 from triggers.run_history import BadQuery, outcome_of, parse_query
+from versioned import UnsupportedVersion
+
+log = logging.getLogger(__name__)
 
 MAX_ERROR_SHOWN = 80
 
@@ -172,6 +176,9 @@ def stored_runs(history: ContainerClient) -> list[RunRow]:
     for item in history.list_blobs(name_starts_with=PREFIX):
         try:
             instance = StoredInstance.from_dict(json.loads(history.download_blob(item.name).readall()))
+        except UnsupportedVersion as exc:  # one run saved by another release does not hide the others
+            log.warning("run %s not shown: %s", item.name.removeprefix(PREFIX), exc)
+            continue
         except (ValueError, TypeError, AzureError):
             continue
         if instance.name != names.EXPORT_ORCHESTRATION:

@@ -1,13 +1,16 @@
-"""The values that cross the Durable boundary: what each activity takes and answers, and an export's progress.
+"""The values that cross the Durable boundary: what each activity takes and answers, an export's input, progress
+and result.
 
 Both sides parse through these types instead of reading dict keys, so a renamed field breaks its readers where
-mypy and the tests see it, not silently in production. Their JSON is what the history and the custom status hold,
-with the key names the untyped dicts had before: an orchestration in flight across a deployment replays the
-answers its activities recorded earlier, and a status written by the previous version still reads.
+mypy and the tests see it, not silently in production. They are typed to the edges: the target is the validated
+`targets.Target`, a stored blob the sink's `BlobRef`, a job the connectors' `JobStatus`, a failure an
+`ExportError`. Their JSON is what the history and the custom status hold, with the key names the untyped dicts
+had before plus `schema_version` (`versioned`): an orchestration in flight across a deployment replays the
+answers its activities recorded earlier, and a status written by the previous version still reads; a shape from
+a release this one does not know is refused by name.
 
-Orchestrators import this module, so it holds no I/O: the target travels as the JSON of `Target.to_input`, and
-the activity that uses it validates it into `targets.Target`. A stored blob travels as the JSON of the sink's
-`BlobRef` for the same reason (the sink's model imports the storage SDK).
+A value that cannot be decoded is a `ContractError`: permanent, since replaying the same history cannot change
+it (`read_answer`, `decode_request`).
 """
 
 from __future__ import annotations
@@ -15,27 +18,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, ValidationError
 
-from connectors.base import JobStatus, UpstreamError
+from connectors.base import ContractError, ErrorKind, ExportError, JobStatus
+from connectors.redaction import clip
+from sinks.blob_ref import BlobRef
+from targets import Target
+from versioned import UnsupportedVersion, Versioned
 
-TargetJson = dict[str, Any]  # `Target.to_input()`
-BlobJson = dict[str, Any]  # `sinks.manifest.BlobRef.model_dump()`
+MAX_DECODE_REASON = 500
 
 
-def _error_from_json(value: Any) -> UpstreamError:
-    if isinstance(value, UpstreamError):
+def _target_from_input(value: Any) -> Any:
+    """A target as an orchestration input carries it; one written by an earlier release may hold retired poll keys."""
+    return Target.from_input(value) if isinstance(value, Mapping) else value
+
+
+TargetInput = Annotated[Target, BeforeValidator(_target_from_input)]
+
+
+def _error_from_json(value: Any) -> ExportError:
+    if isinstance(value, ExportError):
         return value
     if not isinstance(value, Mapping):
         raise ValueError("an activity error must be a mapping")
-    return UpstreamError.from_dict(dict(value))
+    try:
+        return ExportError.from_dict(dict(value))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"an activity error lacks or mistypes {exc}") from None
 
 
-ErrorJson = Annotated[UpstreamError, PlainValidator(_error_from_json), PlainSerializer(UpstreamError.to_dict)]
+ErrorJson = Annotated[ExportError, PlainValidator(_error_from_json), PlainSerializer(ExportError.to_dict)]
 
 
-class Contract(BaseModel):
-    """A value in the history: frozen, and read back with `from_json` from what `to_json` wrote."""
+class Contract(Versioned):
+    """A value in the history: frozen, versioned, and read back with `from_json` from what `to_json` wrote."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -47,28 +64,52 @@ class Contract(BaseModel):
         return cls.model_validate(data)
 
 
-class TargetRef(Contract):
+def undecodable(what: str, exc: Exception) -> ContractError:
+    """The permanent failure for a value that cannot be decoded, saying what was wrong with it."""
+    if isinstance(exc, ValidationError):
+        reason = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'value'}: {error['msg']}" for error in exc.errors()[:3]
+        )
+    else:
+        reason = str(exc)
+    return ContractError(ErrorKind.PERMANENT, f"{what} cannot be decoded: {clip(reason, MAX_DECODE_REASON)}")
+
+
+C = TypeVar("C", bound=Contract)
+
+
+def decode(data: Any, kind: type[C], what: str) -> C:
+    """`data` read as `kind`; a `ContractError` saying what was wrong if it cannot be."""
+    try:
+        return kind.from_json(data)
+    except (ValidationError, UnsupportedVersion) as exc:
+        raise undecodable(what, exc) from None
+
+
+class TargetRef(BaseModel):
     """What an event needs of a target: its name and connector."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     connector: str
 
 
 class CreateJobRequest(Contract):
-    target: TargetJson
+    target: TargetInput
     exclude_job_ids: list[str] = []  # jobs this run gave up on: a look-up for our own job skips them
     not_before: str | None = None  # the run's start: a job of ours cannot be older
     instance_id: str | None = None  # for telemetry only: the run a log line or span belongs to
 
 
 class CheckJobRequest(Contract):
-    target: TargetJson
+    target: TargetInput
     job_id: str
     instance_id: str | None = None  # for telemetry only
 
 
 class DownloadRequest(Contract):
-    target: TargetJson
+    target: TargetInput
     job: JobStatus
     instance_id: str
     ready_at: str | None = None  # for telemetry only: when a status call saw the result ready (orchestration clock)
@@ -79,7 +120,7 @@ class PublishRequest(Contract):
     outcome: Literal["succeeded", "failed"]
     instance_id: str
     job_id: str | None
-    blob: BlobJson | None = None
+    blob: BlobRef | None = None
     manifest: str | None = None
     error: str | None = None
     # For telemetry only (the publish activity records the run's metrics, as the orchestrator must not).
@@ -99,7 +140,7 @@ class JobAnswer(Contract):
 class StoredExport(Contract):
     """The download activity's answer: the committed blob and its manifest."""
 
-    blob: BlobJson
+    blob: BlobRef
     manifest: str
     reused: bool = False  # an earlier attempt had already stored this job
 
@@ -113,11 +154,18 @@ class Failure(Contract):
 A = TypeVar("A", bound=Contract)
 
 
-def read_answer(answer: Any, kind: type[A]) -> A | UpstreamError:
-    """An activity's recorded answer: the `kind` it promised, or the classified failure it answered instead."""
-    if isinstance(answer, Mapping) and "error" in answer:
-        return Failure.from_json(answer).error
-    return kind.from_json(answer)
+def read_answer(answer: Any, kind: type[A], activity: str = "an activity") -> A | ExportError:
+    """An activity's recorded answer: the `kind` it promised, or the classified failure it answered instead.
+
+    An answer that is neither (corrupt, or of a release this one does not read) is a permanent `ContractError`:
+    the history holds it, so no retry could read it differently.
+    """
+    try:
+        if isinstance(answer, Mapping) and "error" in answer:
+            return Failure.from_json(answer).error
+        return kind.from_json(answer)
+    except (ValidationError, UnsupportedVersion) as exc:
+        return undecodable(f"the answer of {activity}", exc)
 
 
 Phase = Literal["starting", "creating", "polling", "waiting", "downloading", "notifying", "succeeded", "failed"]
@@ -144,8 +192,48 @@ class ExportProgress(Contract):
 
     @classmethod
     def read(cls, custom_status: Any) -> ExportProgress | None:
-        """An instance's custom status as export progress; None for none yet or another orchestration's status."""
+        """An instance's custom status as export progress; None for none yet, another orchestration's status, or
+        one of a release this one does not read."""
         try:
             return cls.from_json(custom_status)
-        except ValidationError:
+        except (ValidationError, UnsupportedVersion):
             return None
+
+
+class ScheduledExport(BaseModel):
+    """One export of a scheduler tick: its validated target, run key and (deterministic) instance id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: TargetInput
+    run_key: str
+    instance_id: str
+
+
+class SchedulePlan(Contract):
+    """The scheduler orchestration's input: the tick's exports and how many may run at once."""
+
+    exports: list[ScheduledExport]
+    max_in_flight: int | None = None  # at least 1 is used
+
+
+class LanePlan(Contract):
+    """A scheduler lane's input: the exports it runs one after the other."""
+
+    exports: list[ScheduledExport]
+
+
+class ExportOutcome(Contract):
+    """A succeeded export orchestration's output: what the CLI prints and the status API returns."""
+
+    status: Literal["succeeded"] = "succeeded"
+    target: str
+    connector: str
+    job_id: str | None
+    blob: BlobRef
+    manifest: str
+    reused: bool
+    polls: int
+    recreations: int
+    generation: int
+    event: dict[str, Any]  # the CloudEvent as published (`sinks.events.to_json_dict`), schema_version in its data

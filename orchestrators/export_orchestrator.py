@@ -7,10 +7,12 @@ same path, so the orchestration survives restarts of the host. After
 `polls_per_generation` polls it continues as new, carrying the small
 `ExportState`, so a job that runs for days keeps a short history.
 
-Activities answer a `Failure` for classified upstream failures instead of
-raising, so the decisions (wait, adopt, re-create, fail) are all made here.
-Every request, answer and the custom status are the types of
-`orchestrators.contracts`.
+Activities answer a `Failure` for classified failures instead of raising, so
+the decisions (wait, adopt, re-create, fail) are all made here, by the one
+table in `orchestrators.failure_policy`. Every request, answer, the input, the
+output and the custom status are the versioned types of
+`orchestrators.contracts`; an input or answer that cannot be decoded fails the
+export at once with what was wrong, since replaying cannot change it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import azure.durable_functions as df
+from pydantic import ValidationError
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.base import ActivityFailed, ErrorKind, ExportError, JobState, JobStatus
 from connectors.redaction import clip
 from connectors.timestamps import to_iso
 from orchestrators import names, poll_policy
@@ -30,6 +33,7 @@ from orchestrators.contracts import (
     Contract,
     CreateJobRequest,
     DownloadRequest,
+    ExportOutcome,
     ExportProgress,
     JobAnswer,
     Phase,
@@ -37,9 +41,15 @@ from orchestrators.contracts import (
     StoredExport,
     TargetRef,
     read_answer,
+    undecodable,
 )
 from orchestrators.export_state import MAX_REASON, MAX_SHOWN_ID, ExportInput, ExportState
-from orchestrators.poll_policy import PollSettings, fire_at, next_wait
+from orchestrators.failure_policy import Remedy, failure_kind, refusal, remedy
+from orchestrators.poll_policy import fire_at, next_wait
+from sinks.blob_ref import BlobRef
+from targets import Target
+from targets.poll_settings import PollSettings
+from versioned import UnsupportedVersion
 
 # The SDK's context and tasks are untyped; the generator protocol is what matters here.
 Context = Any
@@ -66,24 +76,48 @@ def _short(job_id: str | None) -> str:
 
 def export_orchestrator(context: Context) -> Steps:
     """Entry point registered with the Durable Functions app and run by the local runner."""
-    run = ExportRun(context, ExportInput.from_dict(context.get_input()))
+    run = ExportRun(context, context.get_input())
     return (yield from run.execute())
+
+
+def _decoded_input(raw: Any) -> tuple[ExportInput | None, str | None]:
+    """The orchestration input, or why it cannot be used (the run then fails with that reason and an event)."""
+    try:
+        return ExportInput.from_dict(raw), None
+    except (ValidationError, UnsupportedVersion) as exc:
+        target = raw.get("target") if isinstance(raw, dict) else None
+        try:
+            PollSettings.from_input(target.get("poll") if isinstance(target, dict) else None)
+        except ValueError as poll_error:
+            return None, f"invalid poll settings: {clip(str(poll_error), 500)}"
+        return None, undecodable("the orchestration input", exc).message
+
+
+def _ref_of(raw: Any) -> TargetRef:
+    """Name and connector of the target an input names, shown even when the rest of the input is unusable."""
+    target = raw.get("target") if isinstance(raw, dict) else None
+    given = target if isinstance(target, dict) else {}
+    name, connector = given.get("name"), given.get("connector")
+    return TargetRef(
+        name=clip(name, MAX_SHOWN_ID) if isinstance(name, str) else "?",
+        connector=clip(connector, MAX_SHOWN_ID) if isinstance(connector, str) else "?",
+    )
 
 
 class ExportRun:
     """One generation of one export; holds the loop's local variables, never I/O."""
 
-    def __init__(self, context: Context, request: ExportInput) -> None:
+    def __init__(self, context: Context, raw_input: Any) -> None:
         self.context = context
-        self.request = request
-        self.target = request.target
-        self.ref = TargetRef(name=request.target["name"], connector=request.target["connector"])
+        request, self.refusal = _decoded_input(raw_input)  # an unusable input fails with an event, never dies
+        self.run_key = request.run_key if request else ""
+        self._target = request.target if request else None
+        self.ref = (
+            TargetRef(name=request.target.name, connector=request.target.connector) if request else _ref_of(raw_input)
+        )
+        self.settings = request.target.poll if request else PollSettings()
         now = context.current_utc_datetime
-        try:
-            self.settings, self.refusal = PollSettings.from_input(request.target.get("poll")), None
-        except ValueError as exc:  # fail with an event, never die before the first step
-            self.settings, self.refusal = PollSettings(), f"invalid poll settings: {clip(str(exc), 500)}"
-        self.state = request.state or ExportState(
+        self.state = (request.state if request else None) or ExportState(
             started_at=to_iso(now), deadline_at=to_iso(now + timedelta(seconds=self.settings.deadline_s))
         )
         self.job: JobStatus | None = None
@@ -93,6 +127,11 @@ class ExportRun:
         self.ready_at: str | None = None  # when a status call saw the result ready (telemetry only)
         # A generation starts right after a wait (or at the start), whose check covered the deadline.
         self.deadline_checked = True
+
+    @property
+    def target(self) -> Target:
+        assert self._target is not None, "a refused input never reaches a step that calls an activity"
+        return self._target
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -135,7 +174,7 @@ class ExportRun:
             )
             request = CheckJobRequest(target=self.target, job_id=job_id, instance_id=self.context.instance_id)
             answer = yield from self._call(names.CHECK_JOB, request, JobAnswer)
-        if isinstance(answer, UpstreamError):
+        if isinstance(answer, ExportError):
             return (yield from self._on_error(answer, creating=creating))
         job = answer.job
         progressed = self.job is None or job.state != self.job.state
@@ -161,28 +200,27 @@ class ExportRun:
             target=self.target, job=self.job, instance_id=self.context.instance_id, ready_at=self.ready_at
         )
         answer = yield from self._call(names.DOWNLOAD, request, StoredExport)
-        if not isinstance(answer, UpstreamError):
+        if not isinstance(answer, ExportError):
             self.state = self.state.evolve(last_error=None)
             return answer
-        error = answer
-        if error.kind is ErrorKind.EXPIRED:
-            yield from self._recreate(f"the result of job {_short(self.state.job_id)} expired before download")
-            return None
-        return (yield from self._on_error(error))
+        gone = f"the result of job {_short(self.state.job_id)} expired before download"
+        return (yield from self._on_error(answer, gone=gone))
 
-    def _on_error(self, error: UpstreamError, *, creating: bool = False) -> Steps:
-        """Decide what a classified failure means; returns the wait before retrying the same step."""
+    def _on_error(self, error: ExportError, *, creating: bool = False, gone: str | None = None) -> Steps:
+        """Do what `failure_policy` says about a classified failure; returns the wait before retrying the same step
+        (None: go on at once). `gone` is the reason given when the job has to be created again."""
         self.state = self.state.evolve(last_error=str(error))
-        if error.kind is ErrorKind.CONFLICT and error.existing_job_id and creating:
+        action = remedy(error, creating=creating)
+        if action is Remedy.ADOPT:
             # The create call met a running job (ours from an earlier attempt, or another run's): adopt it. Only
             # a create can adopt, so a job is adopted once; a 409 on a poll is waited out like a transient failure.
             self.state = self.state.evolve(job_id=error.existing_job_id)
             return None
-        if error.kind is ErrorKind.EXPIRED:
-            yield from self._recreate(f"upstream job {_short(self.state.job_id)} is gone: {error.message}")
+        if action is Remedy.RECREATE:
+            yield from self._recreate(gone or f"upstream job {_short(self.state.job_id)} is gone: {error.message}")
             return None
-        if error.kind not in (ErrorKind.TRANSIENT, ErrorKind.CONFLICT, ErrorKind.STORAGE):
-            yield from self._fail(f"upstream refused the export: {error}", kind=error.kind.value)
+        if action is Remedy.FAIL:
+            yield from self._fail(refusal(error), kind=failure_kind(error))
         failures = self.state.transient_failures + 1
         self.state = self.state.evolve(transient_failures=failures)
         if failures > poll_policy.MAX_TRANSIENT_FAILURES:
@@ -243,7 +281,7 @@ class ExportRun:
     # -- endings --------------------------------------------------------------------------------
 
     def _succeed(self, result: StoredExport) -> Steps:
-        self.bytes = result.blob["size"]
+        self.bytes = result.blob.size
         self.phase = "notifying"
         self._publish_status()
         try:
@@ -252,24 +290,23 @@ class ExportRun:
             self.phase = "failed"
             self._publish_status()
             raise ExportFailed(
-                f"export {self.ref.name} is stored as {result.blob['name']} but its event could not be "
+                f"export {self.ref.name} is stored as {result.blob.name} but its event could not be "
                 f"published: {clip(_first_line(exc), MAX_REASON)}"
             ) from None
         self.phase = "succeeded"
         self._publish_status()
-        return {
-            "status": "succeeded",
-            "target": self.ref.name,
-            "connector": self.ref.connector,
-            "job_id": self.state.job_id,
-            "blob": result.blob,
-            "manifest": result.manifest,
-            "reused": result.reused,
-            "polls": self.state.polls,
-            "recreations": self.state.recreations,
-            "generation": self.state.generation,
-            "event": event,
-        }
+        return ExportOutcome(
+            target=self.ref.name,
+            connector=self.ref.connector,
+            job_id=self.state.job_id,
+            blob=result.blob,
+            manifest=result.manifest,
+            reused=result.reused,
+            polls=self.state.polls,
+            recreations=self.state.recreations,
+            generation=self.state.generation,
+            event=event,
+        ).to_json()
 
     def _fail(self, message: str, *, kind: str) -> Steps:
         message = clip(message, MAX_REASON)
@@ -288,7 +325,7 @@ class ExportRun:
         self,
         outcome: Literal["succeeded", "failed"],
         *,
-        blob: dict[str, Any] | None = None,
+        blob: BlobRef | None = None,
         manifest: str | None = None,
         error: str | None = None,
         failure_kind: str | None = None,
@@ -311,19 +348,20 @@ class ExportRun:
 
     def _continue_as_new(self) -> None:
         carried = self.state.evolve(polls_this_generation=0, generation=self.state.generation + 1)
-        self.context.continue_as_new(
-            ExportInput(target=self.target, run_key=self.request.run_key, state=carried).to_dict()
-        )
+        self.context.continue_as_new(ExportInput(target=self.target, run_key=self.run_key, state=carried).to_dict())
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _call(self, name: str, request: Contract, answer: type[A]) -> Generator[Any, Any, A | UpstreamError]:
-        """Call an activity; an unclassified activity crash counts as a transient failure."""
+    def _call(self, name: str, request: Contract, answer: type[A]) -> Generator[Any, Any, A | ExportError]:
+        """Call an activity. An activity that crashed without classifying its failure counts as transient (the
+        host reports its own failures, a timeout or a lost worker, the same way); an answer that cannot be
+        decoded is permanent."""
         try:
-            return read_answer((yield self.context.call_activity(name, request.to_json())), answer)
+            recorded = yield self.context.call_activity(name, request.to_json())
         except Exception as exc:  # the SDK raises the activity's failure as "<reason> \n <details>"
             reason = clip(_first_line(exc).removeprefix(f"Activity function '{name}' failed:").strip(), 500)
-            return UpstreamError(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}")
+            return ActivityFailed(ErrorKind.TRANSIENT, f"activity {name} failed: {reason}")
+        return read_answer(recorded, answer, f"activity {name}")
 
     def _create_request(self) -> CreateJobRequest:
         """The create call also names the jobs this run gave up on, so a look-up for our own job skips them."""

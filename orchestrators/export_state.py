@@ -2,14 +2,19 @@
 
 Everything here is JSON-safe and secret-free: it is written into the
 orchestration history, the custom status and the next generation's input.
+The input is a versioned contract (`orchestrators.contracts.Contract`): an
+input recorded by the previous release reads, one of an unknown release is
+refused by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from connectors.redaction import clip
+from orchestrators.contracts import Contract, TargetInput
 
 # Custom status must stay far below the host's 16 KB (UTF-16 JSON, so 2 bytes a character) and an event below a
 # Storage queue message's 64 KB, whatever an upstream sends: these bound every string copied into them.
@@ -17,9 +22,10 @@ MAX_REASON = 1000  # a failure message or last_error
 MAX_SHOWN_ID = 200  # a job id or upstream status as shown (the real id is kept whole for the calls)
 
 
-@dataclass(frozen=True)
-class ExportState:
-    """Where a run stands; replaced (never mutated) at each step."""
+class ExportState(BaseModel):
+    """Where a run stands; replaced (never mutated) at each step. It travels inside the versioned `ExportInput`."""
+
+    model_config = ConfigDict(frozen=True)
 
     started_at: str  # ISO 8601 UTC, from the orchestration clock
     deadline_at: str
@@ -32,41 +38,31 @@ class ExportState:
     recreations: int = 0
     generation: int = 1
     last_error: str | None = None
-    discarded_job_ids: list[str] = field(default_factory=list)  # failed/expired jobs never to be found again
+    discarded_job_ids: list[str] = Field(default_factory=list)  # failed/expired jobs never to be found again
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportState:
-        return cls(**data)
+        return cls.model_validate(data)
 
     def evolve(self, **changes: Any) -> ExportState:
         if changes.get("last_error") is not None:
             changes["last_error"] = clip(changes["last_error"], MAX_REASON)
-        return replace(self, **changes)
+        return self.model_validate({**self.model_dump(), **changes})
 
 
-@dataclass(frozen=True)
-class ExportInput:
-    """The orchestration input: a validated target (as JSON), the run key, and the carried state."""
+class ExportInput(Contract):
+    """The orchestration input: the validated target, the run key, and the carried state."""
 
-    target: dict[str, Any]
+    target: TargetInput
     run_key: str
     state: ExportState | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "run_key": self.run_key,
-            "state": self.state.to_dict() if self.state else None,
-        }
+        return self.to_json()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ExportInput:
-        state = data.get("state")
-        return cls(
-            target=data["target"],
-            run_key=data["run_key"],
-            state=ExportState.from_dict(state) if state else None,
-        )
+    def from_dict(cls, data: Any) -> ExportInput:
+        return cls.from_json(data)

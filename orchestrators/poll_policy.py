@@ -18,65 +18,19 @@ that one final check happens at the deadline itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-HOUR, DAY = 3600.0, 86400.0
+from targets.poll_settings import MIN_WAIT_S
+from targets.poll_settings import PollSettings as PollSettings  # re-exported: the policy applies it
 
 # Fixed for every target: these shape the mechanics, not how long a user is willing to wait.
 FACTOR = 2.0  # backoff growth per attempt; the age cap, not the factor, decides how late a long job is noticed
 JITTER = 0.1  # +/- share of our own backoff (never the server's wait): enough to spread exports started together
 AGE_FRACTION = 0.25  # our own wait stays within a quarter of the job's age: the lag the module docstring promises
-MIN_WAIT_S = 1.0  # a Retry-After of 0 still waits this long: no hot loop against a server that says "now"
+# MIN_WAIT_S: a Retry-After of 0 still waits this long, and no floor or ceiling of ours is shorter.
 MAX_SERVER_WAIT_S = 3600.0  # a longer Retry-After is capped: an hour-long wait is already past any real job's need
 MAX_TRANSIENT_FAILURES = 30  # consecutive transient failures tolerated; with backoff that spans far past an outage
 POLLS_PER_GENERATION = 50  # continue_as_new after this many polls: replays stay cheap (see docs/benchmarks.md)
-
-
-class PollSettings(BaseModel):
-    """What a target may tune about waiting: the one model the targets file, the orchestrator and tests use.
-
-    The bounds are generous for real jobs (a deadline of up to 30 days, waits of up to a day) and keep every value
-    finite, so that no date arithmetic in the orchestration can overflow on a configured number.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # Our own waits are at least MIN_WAIT_S, as the server's are: `floor_s: 1e-9` polled thousands of times a minute.
-    floor_s: float = Field(default=5.0, ge=MIN_WAIT_S, le=HOUR, allow_inf_nan=False)  # first backoff wait
-    ceiling_s: float = Field(default=300.0, ge=MIN_WAIT_S, le=DAY, allow_inf_nan=False)  # longest backoff we choose
-    deadline_s: float = Field(default=6 * HOUR, gt=0, le=30 * DAY, allow_inf_nan=False)  # the whole export
-    max_recreations: int = Field(default=2, ge=0, le=100, strict=True)  # failed/cancelled/expired jobs re-created
-
-    @model_validator(mode="before")
-    @classmethod
-    def _only_tunable_keys(cls, data: Any) -> Any:
-        unknown = sorted(set(data) - set(cls.model_fields)) if isinstance(data, Mapping) else []
-        if unknown:
-            raise ValueError(
-                f"{', '.join(map(str, unknown))}: not a per-target poll setting; a target may set only "
-                f"{', '.join(cls.model_fields)} (the other poll knobs are fixed, see orchestrators/poll_policy.py)"
-            )
-        return data
-
-    @model_validator(mode="after")
-    def _floor_within_ceiling(self) -> PollSettings:
-        if self.floor_s > self.ceiling_s:
-            raise ValueError("poll floor_s must be <= ceiling_s")
-        return self
-
-    @classmethod
-    def from_input(cls, data: Any) -> PollSettings:
-        """The settings an orchestration input carries (`Target.to_input`), validated again at the boundary.
-
-        Inputs written before the other knobs became constants held ten keys, unset ones as null: an in-flight
-        run of that kind reads its nulls as the defaults and its retired knobs as the constants above.
-        """
-        given = data if isinstance(data, Mapping) else {}
-        return cls.model_validate({k: v for k, v in given.items() if k in cls.model_fields and v is not None})
 
 
 def age_cap_s(age_s: float, settings: PollSettings) -> float:

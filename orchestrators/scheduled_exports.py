@@ -54,12 +54,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrators import names
+from orchestrators.contracts import LanePlan, ScheduledExport, SchedulePlan, decode
 from orchestrators.export_state import ExportInput
 
 Context = Any
+E = TypeVar("E")
 Steps = Generator[Any, Any, dict[str, str]]
 
 
@@ -67,28 +69,30 @@ class LaneFailed(Exception):
     """A lane ended without its summary (terminated, or a bug); the other lanes are not affected."""
 
 
-def deal_lanes(exports: list[dict[str, Any]], lanes: int) -> list[list[dict[str, Any]]]:
+def deal_lanes(exports: list[E], lanes: int) -> list[list[E]]:
     """Round-robin: lane n gets exports n, n+K, n+2K...; no empty lanes."""
     count = max(1, min(lanes, len(exports)))
     return [exports[n::count] for n in range(count)] if exports else []
 
 
-def lane_instance_id(parent_id: str, lane: int, exports: list[dict[str, Any]]) -> str:
+def lane_instance_id(parent_id: str, lane: int, exports: list[ScheduledExport]) -> str:
     """Deterministic, and distinct for every tick's plan (its export ids differ), so lanes never collide."""
-    digest = hashlib.sha256("\0".join(e["instance_id"] for e in exports).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\0".join(e.instance_id for e in exports).encode()).hexdigest()[:12]
     return f"{parent_id}-lane-{lane}-{digest}"
 
 
 def scheduled_exports_orchestrator(context: Context) -> Steps:
-    """Input: {"exports": [{"target": {...}, "run_key": str, "instance_id": str}], "max_in_flight": int}."""
-    plan = context.get_input()
-    lanes = deal_lanes(list(plan["exports"]), max(1, int(plan.get("max_in_flight") or 1)))
+    """Input: a `SchedulePlan` (exports of a target, run key and instance id each; how many at once)."""
+    plan = decode(context.get_input(), SchedulePlan, "the scheduler's plan")
+    lanes = deal_lanes(list(plan.exports), max(1, plan.max_in_flight or 1))
     context.set_custom_status({"exports": sum(map(len, lanes)), "lanes": len(lanes)})
     if not lanes:
         return {}
     tasks = [
         context.call_sub_orchestrator(
-            names.SCHEDULED_EXPORTS_LANE, {"exports": lane}, lane_instance_id(context.instance_id, n, lane)
+            names.SCHEDULED_EXPORTS_LANE,
+            LanePlan(exports=lane).to_json(),
+            lane_instance_id(context.instance_id, n, lane),
         )
         for n, lane in enumerate(lanes)
     ]
@@ -105,17 +109,17 @@ def scheduled_exports_orchestrator(context: Context) -> Steps:
 
 
 def scheduled_exports_lane(context: Context) -> Steps:
-    """Input: {"exports": [...]}; runs them one after the other and maps instance id -> outcome."""
-    exports = list(context.get_input()["exports"])
+    """Input: a `LanePlan`; runs its exports one after the other and maps instance id -> outcome."""
+    exports = decode(context.get_input(), LanePlan, "a scheduler lane's plan").exports
     outcomes: dict[str, str] = {}
     for item in exports:
-        context.set_custom_status({"done": len(outcomes), "of": len(exports), "running": item["instance_id"]})
-        child_input = ExportInput(target=item["target"], run_key=item["run_key"]).to_dict()
+        context.set_custom_status({"done": len(outcomes), "of": len(exports), "running": item.instance_id})
+        child_input = ExportInput(target=item.target, run_key=item.run_key).to_dict()
         try:
-            yield context.call_sub_orchestrator(names.EXPORT_ORCHESTRATION, child_input, item["instance_id"])
-            outcomes[item["instance_id"]] = "succeeded"
+            yield context.call_sub_orchestrator(names.EXPORT_ORCHESTRATION, child_input, item.instance_id)
+            outcomes[item.instance_id] = "succeeded"
         except Exception:  # the export's own status and event say why; the lane goes on
-            outcomes[item["instance_id"]] = "failed"
+            outcomes[item.instance_id] = "failed"
     context.set_custom_status({"done": len(outcomes), "of": len(exports), "running": None})
     return outcomes
 

@@ -27,7 +27,8 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, ContainerClient, ContentSettings
-from pydantic import BaseModel, ConfigDict
+
+from sinks.blob_ref import BlobRef
 
 # Chosen by measurement (`python -m benchmarks --only streaming`): see docs/benchmarks.md, Streaming.
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
@@ -36,19 +37,6 @@ DEFAULT_BLOCKS_IN_FLIGHT = 4
 
 class IncompleteDownloadError(Exception):
     """The body ended with fewer (or more) bytes than the server announced; nothing was committed."""
-
-
-class BlobRef(BaseModel):
-    """A committed blob's identity: what the writer returns and what a manifest and an event record."""
-
-    model_config = ConfigDict(frozen=True)
-
-    container: str
-    name: str
-    url: str
-    size: int
-    sha256: str
-    content_type: str
 
 
 def _block_id(attempt_id: str, index: int) -> str:

@@ -11,6 +11,11 @@ base64 included; an Event Grid event 1 MiB). An event that would not fit has
 its one free text, the failure reason, shortened until it does; if it still
 cannot fit, publishing raises `EventTooLarge` saying why, so no event is ever
 dropped without a word.
+
+Consumers outlive releases, so an event says which shape its data has twice:
+the CloudEvents `dataschema` attribute names it, and the data carries
+`schema_version` (`versioned`; an event of the release before it carried
+none reads as version 1). `read_event_data` is the reader's side.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from typing import Any, Protocol
 from azure.core.messaging import CloudEvent
 from azure.storage.queue import QueueClient
 
+import versioned
 from connectors.redaction import clip
 from connectors.timestamps import to_iso
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"
 QUEUE_MESSAGE_LIMIT = 64 * 1024  # bytes of a Storage queue message as stored (our messages are base64)
+EVENT_SCHEMA_VERSION = 2  # version 1: the data of the release before events carried a version (same keys)
+EVENT_DATASCHEMA = f"urn:exportpipeline:schemas:export-event:{EVENT_SCHEMA_VERSION}"
 
 
 class EventTooLarge(ValueError):
@@ -53,6 +61,7 @@ def build_export_event(
         raise ValueError(f"outcome must be 'succeeded' or 'failed', got {outcome!r}")
     event_id = hashlib.sha256(f"{instance_id}:{outcome}".encode()).hexdigest()[:32]
     data = {
+        versioned.FIELD: EVENT_SCHEMA_VERSION,
         "target": target,
         "connector": connector,
         "instance_id": instance_id,
@@ -70,6 +79,7 @@ def build_export_event(
         id=event_id,
         time=time or datetime.now(UTC),
         datacontenttype="application/json",
+        dataschema=EVENT_DATASCHEMA,
     )
 
 
@@ -83,6 +93,7 @@ def to_json_dict(event: CloudEvent[dict[str, Any]]) -> dict[str, Any]:
         "time": to_iso(event.time) if event.time else None,
         "subject": event.subject,
         "datacontenttype": event.datacontenttype,
+        "dataschema": event.dataschema,
         "data": event.data,
     }
     return {key: value for key, value in payload.items() if value is not None}
@@ -119,8 +130,15 @@ def fit_event(
             id=event.id,
             time=event.time,
             datacontenttype=event.datacontenttype,
+            dataschema=event.dataschema,
         )
     return event
+
+
+def read_event_data(data: dict[str, Any]) -> dict[str, Any]:
+    """An export event's data as this release reads it; `versioned.UnsupportedVersion` for another release's."""
+    versioned.check(data, "export event data", EVENT_SCHEMA_VERSION)
+    return versioned.stamped(data, EVENT_SCHEMA_VERSION)
 
 
 class EventPublisher(Protocol):

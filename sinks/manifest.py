@@ -7,7 +7,11 @@ newer one. "Newer" means the upstream snapshot's creation time, compared as a
 moment (never as text): two runs may commit their copies in either order.
 A `latest.json` we cannot read (hand-edited, another tool's schema) is treated
 as absent and replaced, under the ETag it had, rather than failing every later
-download of the target.
+download of the target; one written by a release this one does not read
+(`versioned`) is left alone and refused, so a rollback never overwrites it.
+A per-job manifest that cannot be read is refused with what was wrong with it
+(`ContractError`, permanent): it decides whether a job is already stored, so
+guessing would store a job twice or never.
 """
 
 from __future__ import annotations
@@ -18,20 +22,25 @@ from datetime import UTC, datetime
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
+from connectors.base import ContractError, ErrorKind
+from connectors.redaction import clip
 from connectors.timestamps import parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
-from sinks.blob_writer import BlobRef
+from sinks.blob_ref import BlobRef
+from versioned import UnsupportedVersion, Versioned
 
 JSON = ContentSettings(content_type="application/json")
 LATEST_ATTEMPTS = 8
 
 
-class ExportManifest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class ExportManifest(Versioned):
+    """A manifest (and `latest.json`): versioned since the first release, so today's shape is still version 1."""
 
-    schema_version: int = 1
+    model_config = ConfigDict(frozen=True)
+    SCHEMA_VERSION = 1
+
     target: str
     connector: str
     job_id: str
@@ -61,18 +70,34 @@ def read_manifest(container: ContainerClient, name: str) -> ExportManifest | Non
         data = container.download_blob(name).readall()
     except ResourceNotFoundError:
         return None
-    return ExportManifest.model_validate_json(data)
+    try:
+        return ExportManifest.model_validate_json(data)
+    except (ValidationError, UnsupportedVersion) as exc:
+        raise ContractError(
+            ErrorKind.PERMANENT,
+            f"manifest {name} cannot be read ({_why(exc)}); it decides whether that job is stored already, so "
+            "nothing is guessed: move it aside (the next run stores the job again) or restore it",
+        ) from None
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return clip(f"{'.'.join(map(str, first['loc'])) or 'value'}: {first['msg']}", 300)
+    return clip(str(exc), 300)
 
 
 def read_latest(container: ContainerClient, target: str) -> ExportManifest | None:
     return read_manifest(container, latest_blob_name(target))
 
 
-def _readable(data: bytes) -> ExportManifest | None:
+def _readable(data: bytes, name: str) -> ExportManifest | None:
     try:
         return ExportManifest.model_validate_json(data)
     except ValidationError:  # foreign schema, hand edit, not JSON at all
         return None
+    except UnsupportedVersion as exc:  # another release's: never overwrite it with a shape it may not read
+        raise ContractError(ErrorKind.PERMANENT, f"{name} is left as it is: {exc}") from None
 
 
 def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
@@ -88,7 +113,7 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
                 return True
             except ResourceExistsError:
                 continue
-        existing = _readable(current.readall())
+        existing = _readable(current.readall(), blob.blob_name)
         if existing is not None and existing.snapshot_order() > manifest.snapshot_order():
             return False
         try:

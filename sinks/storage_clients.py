@@ -25,6 +25,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 import app_settings
+from connectors.base import ConfigurationError, ErrorKind
 from sinks.events import EventPublisher, QueueEventPublisher
 
 EVENT_SINKS = ("queue", "eventgrid")
@@ -51,7 +52,7 @@ def _queue_client(connection_string: str | None, account_url: str | None, queue:
             connection_string, queue, message_encode_policy=encode, message_decode_policy=decode
         )
     if not account_url:
-        raise ValueError("EXPORTS_QUEUE_ACCOUNT_URL is not set")
+        raise ConfigurationError(ErrorKind.PERMANENT, "EXPORTS_QUEUE_ACCOUNT_URL is not set")
     return QueueClient(
         account_url, queue, credential=_credential(), message_encode_policy=encode, message_decode_policy=decode
     )
@@ -75,9 +76,10 @@ class StorageSettings:
             app_settings.get("EXPORTS_EVENTS_QUEUE", environ),
         )
         if not settings.connection_string and not settings.blob_account_url:
-            raise ValueError(
+            raise ConfigurationError(
+                ErrorKind.PERMANENT,
                 "no export storage configured: set EXPORTS_STORAGE_CONNECTION_STRING (local) "
-                "or EXPORTS_BLOB_ACCOUNT_URL and EXPORTS_QUEUE_ACCOUNT_URL (Azure, managed identity)"
+                "or EXPORTS_BLOB_ACCOUNT_URL and EXPORTS_QUEUE_ACCOUNT_URL (Azure, managed identity)",
             )
         return settings
 
@@ -103,7 +105,9 @@ def events_sink(environ: Mapping[str, str] | None = None) -> str:
     """Where export events go, as the settings say: 'queue' (default) or 'eventgrid'; anything else is refused."""
     sink = app_settings.get("EXPORTS_EVENTS_SINK", environ).lower()
     if sink not in EVENT_SINKS:
-        raise ValueError(f"EXPORTS_EVENTS_SINK must be 'queue' or 'eventgrid', got {sink!r}")
+        raise ConfigurationError(
+            ErrorKind.PERMANENT, f"EXPORTS_EVENTS_SINK must be 'queue' or 'eventgrid', got {sink!r}"
+        )
     return sink
 
 
@@ -115,6 +119,6 @@ def build_publisher(environ: Mapping[str, str] | None = None) -> EventPublisher:
 
     endpoint = app_settings.get("EVENTGRID_TOPIC_ENDPOINT", environ)
     if not endpoint:
-        raise ValueError("EXPORTS_EVENTS_SINK=eventgrid needs EVENTGRID_TOPIC_ENDPOINT")
+        raise ConfigurationError(ErrorKind.PERMANENT, "EXPORTS_EVENTS_SINK=eventgrid needs EVENTGRID_TOPIC_ENDPOINT")
     key = app_settings.get("EVENTGRID_TOPIC_KEY", environ)
     return EventGridEventPublisher(endpoint, AzureKeyCredential(key) if key else _credential())

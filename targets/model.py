@@ -8,7 +8,7 @@ by the blob that holds its MSAL token cache, never by a token.
 
 Every origin a credential goes to (`base_url`, `token_url`, `authority_host`)
 passes the policy in `targets.origins`; the poll settings a target may tune are
-`orchestrators.poll_policy.PollSettings`, bounded to finite ranges there, so
+`targets.poll_settings.PollSettings`, bounded to finite ranges there, so
 no orchestration can start with a value its date arithmetic cannot take.
 """
 
@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.registry import parse_params
-from orchestrators.poll_policy import PollSettings
 from targets.freshness import Freshness
 from targets.origins import check_credential_url, check_origin_policy
+from targets.poll_settings import PollSettings
 from targets.schedules import valid_schedule
 
 TARGET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"

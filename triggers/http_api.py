@@ -82,7 +82,7 @@ async def start_export(req: func.HttpRequest, client: df.DurableOrchestrationCli
     except BadRequest as exc:
         return problem(400, "Invalid export request", str(exc))
     instance_id = request.instance_id
-    payload = ExportInput(target=request.target.to_input(), run_key=request.run_key).to_dict()
+    payload = ExportInput(target=request.target, run_key=request.run_key).to_dict()
     existing = await client.get_status(instance_id, show_input=True)
     if runtime_name(existing) is not None and not _same_export(existing, payload):
         return _key_reused(instance_id)

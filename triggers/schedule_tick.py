@@ -21,7 +21,7 @@ import azure.durable_functions as df
 
 import app_settings
 from orchestrators import names
-from orchestrators.contracts import ExportProgress
+from orchestrators.contracts import ExportProgress, ScheduledExport, SchedulePlan
 from orchestrators.instance_ids import export_instance_id
 from targets import Target
 from targets.schedules import slot_run_key
@@ -36,8 +36,8 @@ async def plan_exports(
     now: datetime,
     instance_exists: Callable[[str], Awaitable[bool]],
     busy_targets: set[str],
-) -> list[dict[str, Any]]:
-    """The exports this tick should start (target input, run key, instance id)."""
+) -> list[ScheduledExport]:
+    """The exports this tick should start (target, run key, instance id)."""
     plan = []
     for target in sorted((t for t in targets if t.schedule), key=lambda t: t.name):
         assert target.schedule is not None
@@ -48,7 +48,7 @@ async def plan_exports(
         if target.name in busy_targets:
             log.warning("target %s is due (%s) but its previous export is still running: skipped", target.name, run_key)
             continue
-        plan.append({"target": target.to_input(), "run_key": run_key, "instance_id": instance_id})
+        plan.append(ScheduledExport(target=target, run_key=run_key, instance_id=instance_id))
     return plan
 
 
@@ -78,8 +78,7 @@ async def run_tick(
     if not plan:
         return None
     limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS"))
-    await client.start_new(
-        names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE, {"exports": plan, "max_in_flight": limit}
-    )
+    request = SchedulePlan(exports=plan, max_in_flight=limit).to_json()
+    await client.start_new(names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE, request)
     log.info("scheduler started %d export(s), at most %d at once", len(plan), limit)
     return SCHEDULER_INSTANCE

@@ -5,6 +5,9 @@ every episode, and `resume` continues from what was saved: the outstanding work
 is read back from the history itself, so completed activities are not run
 again. A store only has to keep plain JSON per instance id: `MemoryHistoryStore`
 here, and `BlobHistoryStore` (`blob_store`), which keeps it in Blob Storage.
+A saved instance outlives the release that saved it, so it carries
+`schema_version` (`versioned`): one saved by the release before (no version)
+resumes, one of a release this one does not know is refused by name.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, cast
 
+import versioned
+
 Status = Literal["Running", "Completed", "Failed", "Terminated"]
 STATUSES: tuple[Status, ...] = ("Running", "Completed", "Failed", "Terminated")
+SCHEMA_VERSION = 2  # version 1: the record of the release before it carried a version (same keys)
 
 
 @dataclass
@@ -33,13 +39,15 @@ class StoredInstance:
     parent_instance_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return versioned.stamped(asdict(self), SCHEMA_VERSION)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoredInstance:
+        versioned.check(data, "stored runner instance", SCHEMA_VERSION)
         if data.get("status") not in STATUSES:
             raise ValueError(f"stored instance has an unknown status {data.get('status')!r}")
-        return cls(**{**data, "status": cast(Status, data["status"])})
+        fields = {key: value for key, value in data.items() if key != versioned.FIELD}
+        return cls(**{**fields, "status": cast(Status, data["status"])})
 
 
 class HistoryStore(Protocol):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ErrorKind, UpstreamError
+from connectors.base import ConfigurationError, ErrorKind
 from connectors.envelopes import parse_sailpoint_error
 from connectors.export_connector import TokenEndpoint
 from connectors.viva_goals import VivaGoalsConnector
@@ -87,7 +87,7 @@ def test_token_provider_for_builds_one_delegated_provider_per_target_in_a_proces
 def test_token_provider_for_refuses_a_cache_blob_in_the_exports_container(storage_connection_string: str) -> None:
     env = {"EXPORTS_STORAGE_CONNECTION_STRING": storage_connection_string, "EXPORTS_CONTAINER": "goals-exports"}
 
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         token_provider_for(goals_target("goals-exports/goals.json").to_input(), ENDPOINT, env)
 
     assert caught.value.kind is ErrorKind.PERMANENT
@@ -98,7 +98,7 @@ def test_client_credentials_without_a_token_url_for_an_api_without_a_default_end
     target = goals_target(None).to_input()
     target["auth"] = {"kind": "client_credentials_env", "client_id_env": "ID", "client_secret_env": "SECRET"}
 
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         token_provider_for(target, ENDPOINT, {"ID": "client-1", "SECRET": "secret-1"})
 
     assert caught.value.kind is ErrorKind.PERMANENT

@@ -1,7 +1,10 @@
-"""The lock file is what `make setup` and CI install, and it cannot drift from the declared ranges.
+"""The lock file is what `make setup` and CI install, what Azure installs is the lock's, and neither can drift
+from the declared ranges.
 
-`requirements.txt` (what Azure installs) and `requirements-dev.txt` declare compatible ranges;
-`requirements.lock` (written by `make lock`, pip-tools) pins every package of their closure exactly.
+`requirements.in` (what the app needs at run time) and `requirements-dev.txt` declare compatible ranges;
+`requirements.lock` (written by `make lock`, pip-tools) pins every package of their closure exactly, and
+`requirements.txt`, the file Azure installs, pins exactly the lock's versions of the run-time closure: what was
+tested is what is deployed.
 These tests read the three files with `packaging`, the library pip itself uses for the same job, and walk the
 installed distributions' own metadata for the closure.
 """
@@ -21,7 +24,9 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "requirements.lock"
-DECLARED = (REPO / "requirements.txt", REPO / "requirements-dev.txt")
+RUNTIME = REPO / "requirements.in"
+DEPLOYED = REPO / "requirements.txt"  # what Azure's build installs
+DECLARED = (RUNTIME, REPO / "requirements-dev.txt")
 EXACT_SDK = "azure-functions-durable==1.7.0"  # the local runner's conformance suite is verified against it
 
 
@@ -67,8 +72,21 @@ def test_every_declared_package_is_locked_inside_its_declared_range() -> None:
 
 
 def test_the_durable_sdk_is_pinned_exactly_where_azure_installs_it() -> None:
-    assert EXACT_SDK in requirement_lines(REPO / "requirements.txt")
+    assert EXACT_SDK in requirement_lines(RUNTIME)
+    assert EXACT_SDK in requirement_lines(DEPLOYED)
     assert locked()[canonicalize_name("azure-functions-durable")] == Version(EXACT_SDK.split("==")[1])
+
+
+def test_azure_installs_exact_versions_only() -> None:
+    parse_lock(DEPLOYED.read_text())  # raises on any range, URL or option
+
+
+def test_azure_installs_the_locked_version_of_every_run_time_package_and_nothing_else() -> None:
+    deployed = parse_lock(DEPLOYED.read_text())
+    assert {name: version for name, version in deployed.items() if locked().get(name) != version} == {}
+    needed = closure(declared(RUNTIME))
+    assert needed - set(deployed) == set(), "requirements.txt misses run-time dependencies: run `make lock`"
+    assert set(deployed) - needed == set(), "requirements.txt pins packages the app does not need: run `make lock`"
 
 
 def closure(roots: list[Requirement]) -> set[str]:

@@ -31,6 +31,7 @@ from orchestrators.contracts import (
 )
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
+from sinks.blob_ref import BlobRef
 from targets import Target, parse_targets
 from tests.triggers.fake_durable_host import LOOP, fake_durable_host
 from triggers import http_api
@@ -74,7 +75,7 @@ def test_answers_recorded_by_the_untyped_version_read_into_the_types() -> None:
     assert isinstance(stored, StoredExport)
     assert (created.job.job_id, created.job.state, created.adopted) == ("j-1", JobState.RUNNING, True)
     assert (checked.job.state, checked.adopted) == (JobState.SUCCEEDED, False)
-    assert (stored.blob, stored.manifest) == (BLOB, "goals/_manifests/j-1.json")
+    assert (stored.blob.model_dump(), stored.manifest) == (BLOB, "goals/_manifests/j-1.json")
     error = {
         "kind": "conflict",
         "message": "busy",
@@ -88,13 +89,14 @@ def test_answers_recorded_by_the_untyped_version_read_into_the_types() -> None:
     assert (failure.kind, failure.existing_job_id, failure.retry_after_s) == (ErrorKind.CONFLICT, "j-0", 5.0)
 
 
-def test_answers_are_written_in_the_shape_the_untyped_version_wrote() -> None:
-    """Same keys, same order: a history mixing answers of both versions is one format."""
+def test_answers_are_written_in_the_shape_the_untyped_version_wrote_plus_their_version() -> None:
+    """Same keys, same order, `schema_version` first: a history mixing answers of both versions is one format."""
     job = JobAnswer.from_json({"job": JOB}).job
-    assert JobAnswer(job=job, adopted=True).to_json() == {"job": JOB, "adopted": True}
-    assert json.dumps(JobAnswer(job=job, adopted=True).to_json()) == json.dumps({"job": JOB, "adopted": True})
-    stored = StoredExport(blob=BLOB, manifest="m", reused=True).to_json()
-    assert json.dumps(stored) == json.dumps({"blob": BLOB, "manifest": "m", "reused": True})
+    answer = {"schema_version": 2, "job": JOB, "adopted": True}
+    assert JobAnswer(job=job, adopted=True).to_json() == answer
+    assert json.dumps(JobAnswer(job=job, adopted=True).to_json()) == json.dumps(answer)
+    stored = StoredExport(blob=BlobRef.model_validate(BLOB), manifest="m", reused=True).to_json()
+    assert json.dumps(stored) == json.dumps({"schema_version": 2, "blob": BLOB, "manifest": "m", "reused": True})
 
 
 def test_activity_requests_scheduled_by_the_untyped_version_read_into_the_types() -> None:
@@ -112,7 +114,7 @@ def test_activity_requests_scheduled_by_the_untyped_version_read_into_the_types(
         }
     )
     assert (create.exclude_job_ids, check.job_id, download.job.job_id) == (["j-0"], "j-1", "j-1")
-    assert (publish.target.name, publish.blob, publish.error) == ("goals", BLOB, None)
+    assert (publish.target.name, publish.blob, publish.error) == ("goals", BlobRef.model_validate(BLOB), None)
 
 
 def test_a_target_carried_by_an_earlier_orchestration_input_validates_in_an_activity() -> None:
@@ -153,7 +155,7 @@ def stand_in_activities() -> dict[str, Any]:
 
     def download(payload: dict[str, Any]) -> dict[str, Any]:
         DownloadRequest.from_json(payload)
-        return StoredExport(blob=BLOB, manifest="goals/_manifests/j-1.json").to_json()
+        return StoredExport(blob=BlobRef.model_validate(BLOB), manifest="goals/_manifests/j-1.json").to_json()
 
     def publish(payload: dict[str, Any]) -> dict[str, Any]:
         return {"id": PublishRequest.from_json(payload).outcome}
@@ -167,7 +169,7 @@ def written() -> tuple[Target, OrchestrationResult, list[Any]]:
     target = parse_targets({"targets": [TARGET]})["goals"]
     events: list[RunnerEvent] = []
     runner = LocalRunner(ORCHESTRATORS, stand_in_activities(), timer_scale=0, on_event=events.append)
-    request = ExportInput(target=target.to_input(), run_key="contract").to_dict()
+    request = ExportInput(target=target, run_key="contract").to_dict()
     result = runner.run(names.EXPORT_ORCHESTRATION, request, export_instance_id(target.name, "contract"))
     assert result.status == "Completed", result.error
     return target, result, [e.detail["status"] for e in events if e.kind == "custom_status"]

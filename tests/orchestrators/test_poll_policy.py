@@ -15,7 +15,8 @@ from local.runner import LocalRunner
 from local.simulator import Simulator
 from local.simulator.state import borrowed_clock
 from orchestrators import poll_policy
-from orchestrators.poll_policy import MAX_SERVER_WAIT_S, MIN_WAIT_S, PollSettings, backoff_s, next_wait
+from orchestrators.poll_policy import MAX_SERVER_WAIT_S, PollSettings, backoff_s, next_wait
+from targets.poll_settings import MIN_WAIT_S
 from tests.support.targets import sailpoint_target
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -91,11 +91,19 @@ def toy_export(context: Any) -> Generator[Any, Any, str]:
     return "done"
 
 
+TOY_TARGET = {
+    "connector": "sailpoint",
+    "base_url": "https://acme.api.identitynow.com/v2025",
+    "auth": {"kind": "bearer_env", "env": "T"},
+}
+
+
 def toy_plan(count: int, failing: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
     exports = []
     for n in range(count):
         name = f"{'fail' if n in failing else 'ok'}-{n:03d}"
-        exports.append({"target": {"name": name}, "run_key": "slot", "instance_id": export_instance_id(name, "slot")})
+        target = {**TOY_TARGET, "name": name}  # a valid target: the plan is typed
+        exports.append({"target": target, "run_key": "slot", "instance_id": export_instance_id(name, "slot")})
     return exports
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sinks.blob_writer import BlobRef
+from sinks.blob_ref import BlobRef
 from sinks.freshness import check_targets, evaluate, freshness_table, state_blob_name
 from sinks.manifest import ExportManifest, update_latest
 from sinks.storage_clients import StorageSettings, build_publisher

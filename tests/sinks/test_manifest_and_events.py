@@ -17,7 +17,7 @@ from azure.storage.queue import QueueClient
 
 from local.azurite import Azurite
 from sinks.blob_names import latest_blob_name
-from sinks.blob_writer import BlobRef
+from sinks.blob_ref import BlobRef
 from sinks.event_grid import EventGridEventPublisher
 from sinks.events import (
     EventTooLarge,

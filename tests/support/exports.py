@@ -15,6 +15,7 @@ from orchestrators import names
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import export_instance_id
 from targets import Target
+from versioned import stamped
 
 
 def run_with_poll(target: Target, runner: LocalRunner, **poll: Any) -> OrchestrationResult:
@@ -23,5 +24,5 @@ def run_with_poll(target: Target, runner: LocalRunner, **poll: Any) -> Orchestra
     raw["poll"] = {**(raw.get("poll") or {}), **poll}
     key = uuid.uuid4().hex
     with runner as active:
-        request = ExportInput(target=raw, run_key=key).to_dict()
+        request = stamped({"target": raw, "run_key": key}, ExportInput.SCHEMA_VERSION)  # unvalidated, on purpose
         return active.run(names.EXPORT_ORCHESTRATION, request, export_instance_id(target.name, key))

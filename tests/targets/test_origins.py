@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from activities.connections import connector_for
-from connectors.base import ErrorKind, UpstreamError
+from connectors.base import ConfigurationError, ErrorKind, ExportError
 from targets import TargetsError, parse_targets
 from targets.origins import ALLOW_LOOPBACK, check_origin_policy, loopback_allowed, reaches_this_machine
 
@@ -84,7 +84,7 @@ def test_the_activity_refuses_a_loopback_upstream_that_skipped_validation(produc
     """Defence in depth: a target dict in an orchestration input is checked again where credentials are read."""
     env = {"SP_ID": "id", "SP_SECRET": "secret", ALLOW_LOOPBACK: "false"}
     for target in (sailpoint(base_url="http://127.0.0.1:9/v2025"), with_token_url("http://localhost:9/t")):
-        with pytest.raises(UpstreamError) as caught:
+        with pytest.raises(ConfigurationError) as caught:
             connector_for(target, env)
         assert caught.value.kind is ErrorKind.PERMANENT
         assert ALLOW_LOOPBACK in str(caught.value)
@@ -140,7 +140,7 @@ def test_an_octal_spelling_of_loopback_is_refused_as_loopback_and_as_unsendable(
 @pytest.mark.parametrize("host", NUMERIC_LOOPBACK)
 def test_the_activity_refuses_every_spelling_of_loopback_that_skipped_validation(production: None, host: str) -> None:
     env = {"SP_ID": "id", "SP_SECRET": "secret", ALLOW_LOOPBACK: "false"}
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(ExportError) as caught:
         connector_for(sailpoint(base_url=f"https://{host}/v2025"), env)
     assert caught.value.kind is ErrorKind.PERMANENT
     assert ALLOW_LOOPBACK in str(caught.value)

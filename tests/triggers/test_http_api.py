@@ -341,11 +341,11 @@ def test_status_reports_progress_and_unknown_instances_are_404(host: FakeHost) -
         "generation": 1,
         "deadline_at": "2026-03-01T08:00:00Z",
         "last_error": None,
-    }  # what the orchestrator writes
+    }  # what the orchestrator of the release before versions wrote: read, and shown as the current version
     host.instances[instance_id]["customStatus"] = progress
     found = status_of(host, instance_id)
     assert found.status_code == 200
-    assert json.loads(found.get_body())["progress"] == progress
+    assert json.loads(found.get_body())["progress"] == {"schema_version": 2, **progress}
     problem_of(status_of(host, export_instance_id("goals", webhook_run_key("never-started"))), 404)
 
 
