@@ -3,8 +3,8 @@
 Starts Azurite (loopback, telemetry off) and the upstream simulator, writes a
 targets file with one Viva Goals and one SailPoint target pointing at it, runs
 both through the production orchestrator on the local runner (timers scaled
-down), then shows the blobs, manifests and events it produced, and stops what
-it started.
+down), then shows the blobs, manifests and events it produced, each target's
+freshness and the run history the runner kept, and stops what it started.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from azure.storage.blob import BlobServiceClient
 from rich.console import Console
 
 from local import azurite
-from local.cli import run_export, summary
+from local.cli import history_store, run_export, summary
+from local.operate import freshness_main, runs_main
 from local.progress import ProgressPrinter
 from local.simulator import (
     GRAPH_FIXTURE_TOKEN,
@@ -38,6 +39,9 @@ VIVA_VIEW_URL = (
     "?viewId=2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7"
 )
 
+# The demo's targets have no schedule, so they declare how old an export may get (else they are never checked).
+DEMO_FRESHNESS = {"warn_after": "26h", "error_after": "50h"}
+
 
 def demo_targets(graph_base: str, sailpoint_base: str) -> dict[str, object]:
     return {
@@ -49,6 +53,7 @@ def demo_targets(graph_base: str, sailpoint_base: str) -> dict[str, object]:
                 "params": {"explorer_view_url": VIVA_VIEW_URL},
                 "auth": {"kind": "bearer_env", "env": "DEMO_GRAPH_TOKEN"},
                 "poll": {"deadline_s": 3600},
+                "freshness": DEMO_FRESHNESS,
             },
             {
                 "name": "sailpoint-demo",
@@ -61,6 +66,7 @@ def demo_targets(graph_base: str, sailpoint_base: str) -> dict[str, object]:
                     "client_secret_env": "DEMO_SAILPOINT_CLIENT_SECRET",
                 },
                 "poll": {"floor_s": 5, "ceiling_s": 60, "deadline_s": 3600},
+                "freshness": DEMO_FRESHNESS,
             },
         ]
     }
@@ -91,11 +97,21 @@ def main(argv: list[str]) -> int:
         targets_file.write_text(yaml.safe_dump(document, sort_keys=False))
         console.print(f"targets file: {targets_file}\n")
         results = []
-        for target in parse_targets(document, targets_file.name).values():
-            result = run_export(target, run_key="demo", timer_scale=args.timer_scale, progress=ProgressPrinter(console))
-            results.append(summary(target, result))
+        store = history_store("azurite")  # kept, so that `python -m local runs` shows what the demo did
+        try:
+            for target in parse_targets(document, targets_file.name).values():
+                progress = ProgressPrinter(console)
+                result = run_export(target, run_key="demo", timer_scale=args.timer_scale, progress=progress, store=store)
+                results.append(summary(target, result))
+        finally:
+            store.close()
         print(json.dumps(results, indent=2))
         show_outputs(console, storage.connection_string)
+        sys.stdout.flush()
+        console.print("\n[bold]Freshness[/bold] (python -m local freshness --targets ...):")
+        freshness_main(["--targets", str(targets_file)])
+        console.print("\n[bold]Run history[/bold] (python -m local runs):")
+        runs_main([])
     failed = [r["target"] for r in results if r["status"] != "succeeded"]
     if failed:
         console.print(f"[red]demo failed for: {', '.join(failed)}[/red]")
