@@ -101,7 +101,9 @@ def main(argv: list[str]) -> int:
         try:
             for target in parse_targets(document, targets_file.name).values():
                 progress = ProgressPrinter(console)
-                result = run_export(target, run_key="demo", timer_scale=args.timer_scale, progress=progress, store=store)
+                result = run_export(
+                    target, run_key="demo", timer_scale=args.timer_scale, progress=progress, store=store
+                )
                 results.append(summary(target, result))
         finally:
             store.close()
