@@ -196,6 +196,7 @@ class ErrorsSpec(_Strict):
 
 class ApiSpec(_Strict):
     example_base_url: str = Field(description="the API base a target usually names, https")
+    display_name: str | None = Field(default=None, max_length=60, description="how messages name the API")
     min_interval_s: float = Field(default=0.0, ge=0, le=3600, description="least time between two calls")
 
 
