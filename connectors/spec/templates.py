@@ -4,7 +4,8 @@ Why not string formatting: a value from a target or an upstream (an id with `/`,
 quote) must never change the shape of a request. So:
 
 - a `path` is an RFC 6570 template (`uritemplate`) with simple expansions only: each value becomes exactly one
-  percent-escaped path segment (and `.`/`..` are escaped too, so no value can climb the path);
+  percent-escaped path segment (and `.`/`..` are escaped too, so no value can climb the path); `{/name*}`, RFC
+  6570's path-segment expansion, makes a list (or a string split at '/') several segments, each one escaped;
 - a `query` value is text with placeholders; the whole value is sent as one query value (httpx escapes it), and
   `{params.x|odata}` inserts an OData string literal, quotes around it and inner quotes doubled (Graph's `$filter`);
 - a JSON `body` is filled structurally: a string that is exactly one placeholder is replaced by the value, whatever
@@ -67,11 +68,13 @@ def path_names(template: str) -> list[str]:
         raise TemplateError("a path is relative to the target's base_url; it cannot name a scheme or a host")
     names = []
     for variable in URITemplate(template).variables:
-        if variable.operator.value != "" or len(variable.variables) != 1:
-            raise TemplateError(f"{{{variable.original}}}: only simple expansions of one name are allowed")
+        segments = variable.operator.value == "/"
+        allowed = f"{{{variable.original}}}: only {{name}} (one segment) or {{/name*}} (several segments) is allowed"
+        if variable.operator.value not in ("", "/") or len(variable.variables) != 1:
+            raise TemplateError(allowed)
         name, spec = variable.variables[0]
-        if spec.get("explode") or spec.get("prefix"):
-            raise TemplateError(f"{{{variable.original}}}: no explode or prefix modifiers")
+        if spec.get("prefix") or bool(spec.get("explode")) != segments:
+            raise TemplateError(allowed)
         resolved, odata = _parse_name(name)
         if odata:
             raise TemplateError(f"{{{variable.original}}}: |odata is for query values only")
@@ -120,15 +123,26 @@ def _segment(value: Any) -> str:
     return str(value)
 
 
+def _segments(value: Any, name: str) -> str:
+    """`{/name*}`: a list of segments, or a string split at '/', each one escaped; no empty segment."""
+    items = value.split("/") if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or any(item in ("", None) for item in items):
+        raise TemplateError(f"{{{name}}} must be one or more non-empty path segments")
+    return "".join("/" + path_segment(_segment(item), name) for item in items)
+
+
 def fill_path(template: str, values: Values) -> str:
-    """The path with every value as one escaped segment; TemplateError when a value is absent."""
+    """The path with every value as one escaped segment (or several, for `{/name*}`); TemplateError when a value
+    is absent."""
     filled = template
     for variable in URITemplate(template).variables:
         name, _ = _parse_name(variable.variables[0][0])
         value = values.get(name)
         if value is ABSENT:
             raise TemplateError(f"{{{name}}} has no value")
-        filled = filled.replace("{" + variable.original + "}", path_segment(_segment(value), name), 1)
+        several = variable.operator.value == "/"
+        text = _segments(value, name) if several else path_segment(_segment(value), name)
+        filled = filled.replace("{" + variable.original + "}", text, 1)
     return filled
 
 

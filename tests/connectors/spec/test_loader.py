@@ -65,7 +65,7 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
         setter("create.request.body", {"goalsOrganizationId": "org-{params.goals_organization_id}"}),
         "never part of a string",
     ),
-    ("reserved expansion", setter("poll.request.path", "x/{+job.id}"), "only simple expansions"),
+    ("reserved expansion", setter("poll.request.path", "x/{+job.id}"), "only {name} (one segment) or {/name*}"),
     (
         "an absolute URL as a path (a token URL on another origin)",
         setter("poll.request.path", "https://evil.example/{job.id}"),
@@ -193,3 +193,10 @@ def test_a_spec_file_over_the_size_bound_is_refused_unread(tmp_path: Path) -> No
 
     with pytest.raises(SpecError, match=r"big\.yaml: larger than"):
         load_spec(path)
+
+
+@pytest.mark.parametrize("path", sorted((BUILT_IN.parents[1] / "docs" / "specs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_living_api_of_the_export_apis_page_is_expressible_as_a_spec(path: Path) -> None:
+    spec = load_spec(path)
+
+    assert spec.name == path.stem

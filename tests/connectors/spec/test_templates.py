@@ -97,3 +97,14 @@ def test_a_missing_value_is_refused_rather_than_left_as_text() -> None:
 @pytest.mark.parametrize("job_id", [".", ".."])
 def test_a_dot_segment_is_escaped_so_no_value_climbs_the_path(job_id: str) -> None:
     assert fill_path("jobs/{job.id}", Values({}, job_id=job_id)) == "jobs/" + "%2E" * len(job_id)
+
+
+@settings(max_examples=200, deadline=None)
+@given(segments=st.lists(anything.filter(lambda s: "/" not in s), min_size=1, max_size=5))
+def test_a_several_segment_value_fills_exactly_that_many_escaped_segments(segments: list[str]) -> None:
+    path = fill_path("{/params.scope*}/providers/x", Values({"scope": "/".join(segments)}))
+    url = request_url(path.lstrip("/"))
+
+    found = url.raw_path.decode("ascii").split("/")[2:]
+    assert [unquote(s) for s in found] == [*segments, "providers", "x"]
+    assert url.query == b""
