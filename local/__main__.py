@@ -12,6 +12,7 @@ commands:
   signin      sign in once (device code) for a target with auth kind msal_token_cache; runs then refresh silently
               (the same as python -m credentials.signin, which ships with the Function App)
   demo        start Azurite and the simulator, export one target of each connector, stop them
+  connectors  list the connector specs, or check one (and what it would send for a target, without network)
 """
 
 
@@ -32,6 +33,10 @@ def main(argv: list[str]) -> int:
         from credentials.signin import signin_main
 
         return signin_main(rest)
+    if command == "connectors":
+        from local.connectors_cli import connectors_main
+
+        return connectors_main(rest)
     if command == "demo":
         from local.demo import main as demo_main
 

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
@@ -113,6 +114,20 @@ def _error_json(response: httpx.Response) -> Any:
         return None
 
 
+@dataclass(frozen=True)
+class PlannedRequest:
+    """A request as it would be sent (without its Authorization header)."""
+
+    method: str
+    url: str
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+
+    def full_url(self) -> str:
+        return str(httpx.URL(self.url, params=self.query or None))
+
+
 class SpecConnector:
     """An `ExportConnector` whose every step is read from a `ConnectorSpec`."""
 
@@ -153,28 +168,36 @@ class SpecConnector:
     def _values(self, job_id: str | None = None, job_ref: str | None = None) -> Values:
         return Values(self.wire, job_id=job_id, job_ref=job_ref)
 
-    def _send(
-        self,
-        request: RequestSpec,
-        values: Values,
-        on_error: Callable[[httpx.Response], UpstreamError] | None = None,
-    ) -> httpx.Response:
-        kwargs: dict[str, Any] = {}
+    def plan(self, request: RequestSpec, job_id: str | None = None, job_ref: str | None = None) -> PlannedRequest:
+        """The request `request` stands for, filled from the params and the job; nothing is sent."""
+        values = self._values(job_id, job_ref)
         try:
             url = (
                 self._ref_url(values.job_ref)
                 if request.url == "job_ref"
                 else self.api.url(fill_path(request.path or "", values))
             )
-            if request.query:
-                kwargs["params"] = {key: fill_text(value, values) for key, value in request.query.items()}
-            if request.body is not None:
-                kwargs["json"] = fill_body(request.body, values, omit_empty=request.omit_empty)
+            query = {key: fill_text(value, values) for key, value in request.query.items()}
+            body = fill_body(request.body, values, omit_empty=request.omit_empty) if request.body is not None else None
         except TemplateError as exc:
             raise UpstreamError(ErrorKind.PERMANENT, f"{self.upstream}: cannot build the request: {exc}") from None
-        if request.headers:
-            kwargs["headers"] = dict(request.headers)
-        return self.api.request(request.method, url, on_error=on_error, **kwargs)
+        return PlannedRequest(request.method, url, query, body, dict(request.headers))
+
+    def _send(
+        self,
+        request: RequestSpec,
+        values: Values,
+        on_error: Callable[[httpx.Response], UpstreamError] | None = None,
+    ) -> httpx.Response:
+        planned = self.plan(request, values.job_id, values.job_ref)
+        kwargs: dict[str, Any] = {}
+        if planned.query:
+            kwargs["params"] = planned.query
+        if planned.body is not None:
+            kwargs["json"] = planned.body
+        if planned.headers:
+            kwargs["headers"] = planned.headers
+        return self.api.request(planned.method, planned.url, on_error=on_error, **kwargs)
 
     def _ref_url(self, ref: str | None) -> str:
         """The job reference as a URL we may send the token to: https (or loopback) on the API origin only."""
