@@ -200,3 +200,11 @@ def test_each_living_api_of_the_export_apis_page_is_expressible_as_a_spec(path: 
     spec = load_spec(path)
 
     assert spec.name == path.stem
+
+
+def test_the_worked_spec_of_the_readme_is_valid() -> None:
+    readme = (BUILT_IN.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Add an export API", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    assert parse_spec_text(block, "my_reports.yaml").name == "my_reports"
