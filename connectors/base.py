@@ -232,3 +232,7 @@ class ExportConnector(Protocol):
     def cleanup(self, job: JobStatus, when: CleanupWhen) -> CleanupOutcome:
         """Delete or abort the upstream job where the API has such a call for `when`; never raises."""
         ...
+
+    def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
+        """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
+        ...

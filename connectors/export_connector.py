@@ -131,6 +131,11 @@ class HttpExportConnector(Generic[P]):
     def open_part(self, job: JobStatus, part: ResultPart) -> AbstractContextManager[HttpContentStream]:
         return self.results.open(job, part.url)
 
+    def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, HttpContentStream]]:
+        part = self.result_parts(job)[0]
+        with self.open_part(job, part) as stream:
+            yield part, stream
+
     def cleanup(self, job: JobStatus, when: CleanupWhen) -> CleanupOutcome:
         """Nothing: the class connectors' APIs have no cleanup call."""
         return CleanupOutcome()

@@ -27,6 +27,7 @@ from connectors.api_client import ApiClient, Clock, TokenProvider, utcnow
 from connectors.base import (
     CleanupOutcome,
     CleanupWhen,
+    ContentStream,
     ErrorKind,
     JobState,
     JobStatus,
@@ -43,6 +44,7 @@ from connectors.spec import hooks
 from connectors.spec.model import ConnectorSpec, Outcome, RequestSpec
 from connectors.spec.params import build_model, to_wire
 from connectors.spec.paths import first, search
+from connectors.spec.results import ResultReader
 from connectors.spec.templates import TemplateError, Values, fill_body, fill_path, fill_text
 from connectors.timestamps import normalise_timestamp, parse_timestamp, to_iso
 from connectors.transport import HttpSettings, read_json
@@ -161,6 +163,7 @@ class SpecConnector:
             auth_hint=hooks.HINTS[spec.errors.hint],
         )
         self.results = ResultDownloads(self.api, frozenset(spec.result.gone_statuses), max_export_bytes)
+        self.max_export_bytes = max_export_bytes
         self._states = {value.lower(): OUTCOMES[outcome] for value, outcome in spec.state.values.items()}
 
     # Requests
@@ -405,16 +408,16 @@ class SpecConnector:
                 size = search(result.parts.size, item) if result.parts.size else None
                 parts.append(
                     ResultPart(
-                        self._result_url(url),
+                        self.checked_result_url(url),
                         self.api.text(response, name, 200),
                         size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
                     )
                 )
             return tuple(parts)
         url = first(result.urls, data)
-        return (ResultPart(self._result_url(url)),) if isinstance(url, str) else ()
+        return (ResultPart(self.checked_result_url(url)),) if isinstance(url, str) else ()
 
-    def _result_url(self, url: str) -> str:
+    def checked_result_url(self, url: str) -> str:
         """A result URL we may fetch: on the API origin, or on a host the spec allows (fetched without the token)."""
         checked = check_download_url(urljoin(self.api.base_url + "/", url.strip()))
         if same_origin(checked, self.api.base_url):
@@ -455,8 +458,12 @@ class SpecConnector:
 
     @contextmanager
     def open_part(self, job: JobStatus, part: ResultPart) -> Iterator[HttpContentStream]:
-        with self.results.open(job, self._result_url(part.url)) as stream:
+        with self.results.open(job, self.checked_result_url(part.url)) as stream:
             yield stream
+
+    def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
+        """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
+        yield from ResultReader(self, self.max_export_bytes).iter_parts(job)
 
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:

@@ -7,7 +7,9 @@ simulator has that API, the upstream here is a standard-library server that answ
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +22,7 @@ import pytest
 from connectors.base import ErrorKind, JobState, JobStatus, ResultPart, UpstreamError
 from connectors.spec.engine import SpecConnector
 from connectors.spec.loader import load_spec
-from connectors.spec.model import CleanupSpec, RequestSpec
+from connectors.spec.model import CleanupSpec, PaginationSpec, RequestSpec
 from credentials.static_token import StaticTokenProvider
 from orchestrators.contracts import JobAnswer
 
@@ -246,3 +248,105 @@ def test_a_failed_cleanup_is_retried_once_and_reported_never_raised(upstream: Up
     assert "try later" in outcome.error
     assert [seen.method for seen in upstream.seen] == ["DELETE", "DELETE"]
     assert (nothing.sent, nothing.error) == (False, None)
+
+
+def living(name: str) -> Any:
+    return load_spec(Path(__file__).resolve().parents[3] / "docs" / "specs" / f"{name}.yaml")
+
+
+def read_all(conn: SpecConnector, job: JobStatus) -> list[tuple[str | None, str, bytes]]:
+    return [(part.name, stream.content_type, b"".join(stream.iter_bytes())) for part, stream in conn.iter_result(job)]
+
+
+def test_pages_behind_a_header_cursor_are_read_in_order_until_the_last_says_null(upstream: Upstream) -> None:
+    spec = living("salesforce_bulk_query")
+    conn = SpecConnector(
+        spec, upstream.base_url, {"query": "SELECT Id FROM Account"}, StaticTokenProvider("T", {"T": TOKEN})
+    )
+    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c2Vjb25k"}))
+    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n2\n", {"Sforce-Locator": "null"}))
+
+    pages = read_all(conn, JobStatus("750x", JobState.SUCCEEDED, "JobComplete"))
+
+    assert [body for _, _, body in pages] == [b"Id\n1\n", b"Id\n2\n"]
+    assert [seen.path for seen in upstream.seen] == [
+        "/jobs/query/750x/results",
+        "/jobs/query/750x/results?locator=c2Vjb25k",
+    ]
+    assert all(seen.authorized for seen in upstream.seen)
+
+
+def test_pages_linked_from_the_body_are_followed_on_the_origin_only(upstream: Upstream) -> None:
+    paging = PaginationSpec(kind="body_next_link", next_link='"@odata.nextLink"')
+    result = SPEC.result.model_copy(update={"parts": None, "path": "records", "pagination": paging})
+    spec = SPEC.model_copy(update={"result": result})
+    conn = connector(upstream, spec)
+    upstream.on(
+        "GET", "/records", Reply(200, {"value": [1], "@odata.nextLink": "http://127.0.0.1:{port}/records?page=2"})
+    )
+    upstream.on(
+        "GET",
+        "/records?page=2",
+        Reply(200, {"value": [2], "@odata.nextLink": "https://elsewhere.example/records?page=3"}),
+    )
+
+    job = JobStatus("op-1", JobState.SUCCEEDED, "Completed")
+    with pytest.raises(UpstreamError) as caught:
+        pages = [json.loads(body)["value"] for _, _, body in read_all(conn, job)]
+
+    assert caught.value.kind is ErrorKind.PERMANENT  # the third page is on a host the spec does not allow
+    assert [seen.path for seen in upstream.seen] == ["/records", "/records?page=2"]
+    upstream.on("GET", "/records", Reply(200, {"value": [1]}))
+    pages = [json.loads(body)["value"] for _, _, body in read_all(conn, job)]
+    assert pages == [[1]]
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def intune(upstream: Upstream, max_export_bytes: int | None = None) -> SpecConnector:
+    params = {"report_name": "Devices", "select": ["DeviceName"]}
+    tokens = StaticTokenProvider("T", {"T": TOKEN})
+    return SpecConnector(
+        living("intune_report_export"), upstream.base_url, params, tokens, max_export_bytes=max_export_bytes
+    )
+
+
+def test_a_zip_result_is_unpacked_while_streaming_one_part_per_member_without_the_token(upstream: Upstream) -> None:
+    upstream.on("GET", "/sas/report.zip", Reply(200, zipped({"Devices.csv": b"DeviceName\npc-1\n", "notes.txt": b"x"})))
+    job = JobStatus(
+        "Devices_1", JobState.SUCCEEDED, "completed", download_url=f"http://localhost:{upstream.port}/sas/report.zip"
+    )
+
+    parts = read_all(intune(upstream), job)
+
+    assert parts == [("Devices.csv", "text/csv", b"DeviceName\npc-1\n"), ("notes.txt", "text/csv", b"x")]
+    assert [seen.authorized for seen in upstream.seen] == [False]
+
+
+def test_a_zip_bomb_is_refused_by_the_export_size_limit(upstream: Upstream) -> None:
+    upstream.on("GET", "/sas/report.zip", Reply(200, zipped({"Devices.csv": b"0" * 5_000_000})))
+    job = JobStatus(
+        "Devices_1", JobState.SUCCEEDED, "completed", download_url=f"http://localhost:{upstream.port}/sas/report.zip"
+    )
+
+    with pytest.raises(UpstreamError) as caught:
+        read_all(intune(upstream, max_export_bytes=1_000_000), job)
+
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert "max_export_bytes" in caught.value.message
+
+
+def test_a_result_that_is_not_a_zip_is_refused(upstream: Upstream) -> None:
+    upstream.on("GET", "/sas/report.zip", Reply(200, b"DeviceName\npc-1\n"))
+    job = JobStatus(
+        "Devices_1", JobState.SUCCEEDED, "completed", download_url=f"http://localhost:{upstream.port}/sas/report.zip"
+    )
+
+    with pytest.raises(UpstreamError, match="not a readable zip"):
+        read_all(intune(upstream), job)
