@@ -125,13 +125,17 @@ def load_directory(directory: Path) -> dict[str, ConnectorSpec]:
 
 
 def load_specs(extra: Path | None = None) -> dict[str, ConnectorSpec]:
-    """The built-in specs, plus those of `extra` (a deployment's directory); a name may not be given twice."""
+    """The built-in specs, plus those of `extra` (a deployment's directory); a name or alias names one spec."""
     specs = load_directory(BUILT_IN)
-    if extra is not None:
-        for name, spec in load_directory(extra).items():
-            if name in specs:
-                raise SpecError(f"{name}.yaml: name: {name!r} is a built-in spec; give yours another name")
-            specs[name] = spec
+    taken = {alias: spec.name for spec in specs.values() for alias in (spec.name, *spec.aliases)}
+    for name, spec in (load_directory(extra) if extra is not None else {}).items():
+        if name in specs:
+            raise SpecError(f"{name}.yaml: name: {name!r} is a built-in spec; give yours another name")
+        specs[name] = spec
+        for index, alias in enumerate((name, *spec.aliases)):
+            where = "name" if index == 0 else f"aliases.{index - 1}"
+            if taken.setdefault(alias, name) != name:
+                raise SpecError(f"{name}.yaml: {where}: {alias!r} already names spec {taken[alias]!r}")
     return specs
 
 

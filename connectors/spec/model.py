@@ -204,6 +204,9 @@ class ConnectorSpec(_Strict):
     """One export-job API."""
 
     name: str = Field(pattern=SPEC_NAME)
+    aliases: list[Annotated[str, Field(pattern=SPEC_NAME)]] = Field(
+        default_factory=list, description="other names targets may give as `connector` (earlier names)"
+    )
     description: str | None = Field(default=None, max_length=2000)
     api: ApiSpec
     auth: AuthSpec

@@ -208,3 +208,14 @@ def test_the_worked_spec_of_the_readme_is_valid() -> None:
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
 
     assert parse_spec_text(block, "my_reports.yaml").name == "my_reports"
+
+
+def test_a_deployment_spec_cannot_take_an_alias_another_spec_has(tmp_path: Path) -> None:
+    own = copy.deepcopy(SEED)
+    own.update(name="my_api", aliases=["sailpoint"])
+    (tmp_path / "my_api.yaml").write_text(yaml.safe_dump(own), encoding="utf-8")
+
+    with pytest.raises(
+        SpecError, match=r"my_api\.yaml: aliases\.0: 'sailpoint' already names spec 'sailpoint_sp_config'"
+    ):
+        load_specs(tmp_path)
