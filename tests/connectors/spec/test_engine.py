@@ -12,9 +12,8 @@ import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from threading import Thread
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from connectors.spec.loader import load_spec
 from connectors.spec.model import CleanupSpec, PaginationSpec, RequestSpec
 from credentials.static_token import StaticTokenProvider
 from orchestrators.contracts import JobAnswer
+from tests.support.loopback_server import loopback_server
 
 pytestmark = pytest.mark.integration
 SPEC = load_spec(Path(__file__).resolve().parents[3] / "docs" / "specs" / "cost_details_report.yaml")
@@ -86,9 +86,9 @@ class Upstream:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.handler = Handler
+        self.port = 0
+        self.base_url = ""
 
     def on(self, method: str, prefix: str, reply: Reply) -> None:
         self.script.append((method, prefix, reply))
@@ -96,12 +96,10 @@ class Upstream:
 
 @pytest.fixture
 def upstream() -> Iterator[Upstream]:
-    server = Upstream()
-    thread = Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    scripted = Upstream()
+    with loopback_server(scripted.handler, name="scripted-upstream") as running:
+        scripted.port, scripted.base_url = running.port, running.url
+        yield scripted
 
 
 def connector(upstream: Upstream, spec: Any = SPEC) -> SpecConnector:
