@@ -14,6 +14,7 @@ import httpx
 
 from connectors.api_client import TokenProvider
 from connectors.export_connector import TokenEndpoint
+from connectors.spec import hooks
 from connectors.spec.engine import SpecConnector, token_endpoint, validate_params
 from connectors.spec.loader import configured_specs
 from connectors.spec.model import ConnectorSpec
@@ -36,6 +37,17 @@ def parse_spec_params(connector: str, params: Mapping[str, Any]) -> dict[str, An
 
 def spec_token_endpoint(connector: str) -> TokenEndpoint:
     return token_endpoint(spec_for(connector))
+
+
+def check_auth_kind(connector: str, kind: str) -> None:
+    """ValueError when a target's credential kind is not one its spec's auth profile accepts."""
+    spec = spec_for(connector)
+    accepted = hooks.AUTH_PROFILES[spec.auth.profile].kinds
+    if kind not in accepted:
+        raise ValueError(
+            f"connector {connector!r} (auth profile {spec.auth.profile}) takes auth kind "
+            f"{' or '.join(sorted(accepted))}, not {kind!r}"
+        )
 
 
 def build_spec_connector(

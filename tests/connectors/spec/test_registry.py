@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.registry import connector_type, parse_params
-from connectors.spec.registry import parse_spec_params, spec_for, spec_token_endpoint
+from connectors.spec.registry import check_auth_kind, parse_spec_params, spec_for, spec_token_endpoint
 from tests.support.targets import ORG, VIEW
 
 VIEW_URL = f"https://goals.microsoft.com/org_uuid/{ORG}/objective-explorer?viewId={VIEW}"
@@ -55,3 +55,13 @@ def test_params_the_classes_refuse_the_specs_refuse(connector: str, params: dict
 def test_an_unknown_connector_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="unknown connector 'nope'; known: sailpoint, sailpoint_sp_config, viva_goals"):
         spec_for("nope")
+
+
+def test_a_credential_kind_the_auth_profile_does_not_take_is_refused() -> None:
+    check_auth_kind("viva_goals", "msal_token_cache")
+    check_auth_kind("sailpoint", "client_credentials_env")
+
+    with pytest.raises(
+        ValueError, match="takes auth kind bearer_env or msal_token_cache, not 'client_credentials_env'"
+    ):
+        check_auth_kind("viva_goals", "client_credentials_env")
