@@ -172,6 +172,16 @@ def viva_failed(sim: Simulator, build: Build, rec: Record) -> None:
     poll_to_the_end(rec, conn, rec.call("create", conn.start_job), "graph")
 
 
+def echoing(scenario: Scenario) -> Scenario:
+    """`scenario` with every free text of the simulator repeating the credentials it was sent."""
+
+    def run(sim: Simulator, build: Build, rec: Record) -> None:
+        sim.config.echo_credentials = True
+        scenario(sim, build, rec)
+
+    return run
+
+
 def viva_unknown_org(sim: Simulator, build: Build, rec: Record) -> None:
     rec.call("create", build(sim, org="11111111-2222-3333-4444-555555555555").start_job)
 
@@ -316,6 +326,8 @@ SCENARIOS: dict[str, tuple[Callable[..., ExportConnector], Scenario]] = {
     "viva 409 without id is permanent": (viva, viva_conflict_without_id),
     "viva failed job": (viva, viva_failed),
     "viva unknown organization": (viva, viva_unknown_org),
+    "viva failed job echoing credentials": (viva, echoing(viva_failed)),
+    "viva unknown organization echoing credentials": (viva, echoing(viva_unknown_org)),
     "viva unknown and malformed jobs": (viva, viva_unknown_and_malformed_jobs),
     "viva read-only token": (viva, viva_read_only_token),
     "viva result on another origin": (viva, viva_other_origin),
@@ -329,6 +341,8 @@ SCENARIOS: dict[str, tuple[Callable[..., ExportConnector], Scenario]] = {
     "sailpoint happy": (sailpoint, sailpoint_happy),
     "sailpoint failed job": (sailpoint, sailpoint_failed),
     "sailpoint errors": (sailpoint, sailpoint_errors),
+    "sailpoint failed job echoing credentials": (sailpoint, echoing(sailpoint_failed)),
+    "sailpoint errors echoing credentials": (sailpoint, echoing(sailpoint_errors)),
     "sailpoint rate limit and statuses": (sailpoint, sailpoint_rate_limit_and_statuses),
     "sailpoint expired": (sailpoint, sailpoint_expired),
     "sailpoint 429": (sailpoint, throttled("sp.create", 429, "7")),

@@ -348,3 +348,56 @@ def test_a_result_that_is_not_a_zip_is_refused(upstream: Upstream) -> None:
 
     with pytest.raises(UpstreamError, match="not a readable zip"):
         read_all(intune(upstream), job)
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.1:{port}/op\x00-1",  # a control character
+        "http://user:secret@127.0.0.1:{port}/op-1",  # credentials in the URL
+        "ftp://127.0.0.1:{port}/op-1",  # not http(s)
+        "http://127.0.0.1:{port}/" + "x" * 9000,  # longer than any URL we follow
+    ],
+    ids=["control character", "credentials", "scheme", "length"],
+)
+def test_a_hostile_location_is_refused_before_it_is_polled(upstream: Upstream, location: str) -> None:
+    upstream.on("POST", CREATE, accepted(location))
+
+    with pytest.raises(UpstreamError) as caught:
+        connector(upstream).start_job()
+
+    assert caught.value.kind in (ErrorKind.PERMANENT, ErrorKind.TRANSIENT)
+    assert "secret" not in str(caught.value)
+    assert [seen.method for seen in upstream.seen] == ["POST"]
+
+
+def test_a_hostile_page_cursor_is_refused_rather_than_sent(upstream: Upstream) -> None:
+    spec = living("salesforce_bulk_query")
+    conn = SpecConnector(
+        spec, upstream.base_url, {"query": "SELECT Id FROM Account"}, StaticTokenProvider("T", {"T": TOKEN})
+    )
+    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c" * 3000}))
+
+    with pytest.raises(UpstreamError, match="unusable page cursor"):
+        read_all(conn, JobStatus("750x", JobState.SUCCEEDED, "JobComplete"))
+
+    assert len(upstream.seen) == 1
+
+
+def test_part_names_and_sizes_from_the_upstream_are_bounded_and_redacted(upstream: Upstream) -> None:
+    upstream.on("POST", CREATE, accepted())
+    name = f"Bearer {TOKEN} " + "n" * 500
+    blobs = [
+        {"blobLink": "http://localhost:{port}/a.csv", "byteCount": -5, "name": name},
+        {"blobLink": "http://localhost:{port}/b.csv", "byteCount": True},
+    ]
+    upstream.on("GET", OPERATION, Reply(200, {"status": "Completed", "manifest": {"blobs": blobs}}))
+    parts_spec = SPEC.result.parts.model_copy(update={"name": "name"})  # type: ignore[union-attr]
+    conn = connector(upstream, SPEC.model_copy(update={"result": SPEC.result.model_copy(update={"parts": parts_spec})}))
+
+    done = conn.check_job(conn.start_job())
+
+    assert [part.size for part in done.parts] == [None, None]
+    first = done.parts[0].name or ""
+    assert TOKEN not in first
+    assert len(first) <= 200
