@@ -392,7 +392,7 @@ class SpecConnector:
         if found:
             return found
         if result.path is not None:
-            return (ResultPart(self.api.url(fill_path(result.path, self._values(job_id))), None, None),)
+            return (ResultPart(self.plan(RequestSpec(path=result.path), job_id).url),)
         return ()
 
     def _parts_in(self, response: httpx.Response, data: Any) -> tuple[ResultPart, ...]:
@@ -453,7 +453,7 @@ class SpecConnector:
                 raise UpstreamError(ErrorKind.TRANSIENT, f"{self.upstream} answered no result location")
             return list(found)
         if result.path is not None:
-            return [ResultPart(self.api.url(fill_path(result.path, self._values(job.job_id))))]
+            return [ResultPart(self.plan(RequestSpec(path=result.path), job.job_id, job.job_ref).url)]
         raise UpstreamError(ErrorKind.TRANSIENT, f"{self.upstream}: the finished job names no result")
 
     @contextmanager
