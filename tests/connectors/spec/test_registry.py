@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.registry import connector_type, parse_params
@@ -65,3 +68,14 @@ def test_a_credential_kind_the_auth_profile_does_not_take_is_refused() -> None:
         ValueError, match="takes auth kind bearer_env or msal_token_cache, not 'client_credentials_env'"
     ):
         check_auth_kind("viva_goals", "client_credentials_env")
+
+
+def test_every_target_of_the_example_targets_file_is_accepted_by_its_spec() -> None:
+    document = yaml.safe_load((Path(__file__).resolve().parents[3] / "targets.example.yaml").read_text())
+
+    for target in document["targets"]:
+        by_class = parse_params(target["connector"], target["params"]).model_dump(mode="json", exclude_none=True)
+        assert parse_spec_params(target["connector"], target["params"]) == {
+            k: v for k, v in by_class.items() if v not in ([], {})
+        }
+        check_auth_kind(target["connector"], target["auth"]["kind"])
