@@ -44,6 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXPORT_TARGETS_FILE", "Targets file (YAML or JSON) shipped with the app", "targets.yaml"),
     Setting("EXPORT_SCHEDULE", "NCRONTAB schedule of the timer that starts due targets", "0 */5 * * * *"),
     Setting("EXPORT_MAX_CONCURRENT_JOBS", "Most upstream export jobs in flight at once", "4"),
+    Setting(
+        "EXPORTS_CONNECTOR_SPECS_DIR",
+        "Directory of a deployment's own connector specs (YAML), beside the built-in ones; empty for none",
+    ),
     Setting("SAILPOINT_CLIENT_ID", "SailPoint OAuth client id (targets name this setting)", secret=True),
     Setting("SAILPOINT_CLIENT_SECRET", "SailPoint OAuth client secret (targets name this setting)", secret=True),
     Setting(

@@ -19,7 +19,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 
 class JobState(enum.StrEnum):
@@ -31,10 +34,16 @@ class JobState(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"  # a status value we do not know: treated as still running
+    SUCCEEDED_WITH_WARNINGS = "succeededWithWarnings"  # done, and the upstream says some of it is incomplete
+    NO_DATA = "noData"  # done with nothing to store: a success with an empty result (only spec connectors say it)
 
     @property
     def is_active(self) -> bool:
         return self in (JobState.NOT_STARTED, JobState.RUNNING, JobState.UNKNOWN)
+
+    @property
+    def is_success(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.SUCCEEDED_WITH_WARNINGS, JobState.NO_DATA)
 
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,22 @@ def job_state(states: Mapping[str, JobState], raw: str, *, upstream: str, job_id
 
 
 @dataclass(frozen=True)
+class ResultPart:
+    """One file (or page) of a finished job's result: where it is, and what the upstream says of it."""
+
+    url: str
+    name: str | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResultPart:
+        return cls(url=data["url"], name=data.get("name"), size=data.get("size"))
+
+
+@dataclass(frozen=True)
 class JobStatus:
     """What a connector learned about one upstream job in one call."""
 
@@ -65,15 +90,43 @@ class JobStatus:
     failure_reason: str | None = None  # the upstream's own words when it failed
     download_url: str | None = None  # where the content is, when succeeded
     created_at: str | None = None  # ISO 8601 UTC
+    job_ref: str | None = None  # the job as a URL (a Location), checked against the API origin on every use
+    parts: tuple[ResultPart, ...] = ()  # the result's files when the upstream lists several (else download_url)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form; the two later fields only when set, so earlier shapes (and histories) stay as they were."""
         data = asdict(self)
         data["state"] = self.state.value
+        if self.job_ref is None:
+            del data["job_ref"]
+        if self.parts:
+            data["parts"] = [part.to_dict() for part in self.parts]
+        else:
+            del data["parts"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobStatus:
-        return cls(**{**data, "state": JobState(data["state"])})
+        parts = tuple(ResultPart.from_dict(part) for part in data.get("parts") or ())
+        return cls(**{**data, "state": JobState(data["state"]), "parts": parts})
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        """Validated as the dataclass it is; written as `to_dict` writes it (so typed contracts keep its shape)."""
+        schema = dict(handler(source))
+        schema["serialization"] = core_schema.plain_serializer_function_ser_schema(lambda job: job.to_dict())
+        return schema  # the same schema, with a serializer set
+
+
+CleanupWhen = Literal["after_store", "on_cancel", "on_deadline"]
+
+
+@dataclass(frozen=True)
+class CleanupOutcome:
+    """What a cleanup call did: whether a request was sent, and the failure (after one retry) if it failed."""
+
+    sent: bool = False
+    error: str | None = None
 
 
 class ErrorKind(enum.StrEnum):
@@ -246,4 +299,27 @@ class ExportConnector(Protocol):
     def find_own_jobs(self, not_before: datetime) -> list[JobStatus]:
         """Live jobs of these parameters created since `not_before`, newest first: how a run that crashed after
         the upstream accepted its create finds that job. Empty where the API cannot list jobs."""
+        ...
+
+    # What spec connectors added; `HttpExportConnector` gives every class connector the defaults.
+    min_interval_s: float  # the least time between two calls to this API (0: only Retry-After and backoff)
+
+    def check_job(self, job: JobStatus) -> JobStatus:
+        """Poll the job `job` describes: through its `job_ref` when it has one, else its id."""
+        ...
+
+    def result_parts(self, job: JobStatus) -> list[ResultPart]:
+        """The parts of a finished job's result, in order (one for a single file)."""
+        ...
+
+    def open_part(self, job: JobStatus, part: ResultPart) -> AbstractContextManager[ContentStream]:
+        """Open one part. Expired or gone raises `UpstreamError(EXPIRED)`."""
+        ...
+
+    def cleanup(self, job: JobStatus, when: CleanupWhen) -> CleanupOutcome:
+        """Delete or abort the upstream job where the API has such a call for `when`; never raises."""
+        ...
+
+    def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
+        """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
         ...

@@ -35,6 +35,7 @@ class HttpContentStream:
         self._url = url
         self._settings = settings
         self._max_bytes = max_bytes
+        self.headers = response.headers  # what a paged result's next cursor is read from
         self.content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
         self.content_length = _content_length(response)
         self._check_framing()

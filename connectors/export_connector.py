@@ -10,7 +10,7 @@ connector class instead of importing one upstream's helpers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
@@ -18,7 +18,7 @@ from typing import ClassVar, Generic, TypeVar
 import httpx
 
 from connectors.api_client import ApiClient, Clock, TokenProvider, utcnow
-from connectors.base import ErrorKind, JobStatus, UpstreamError
+from connectors.base import CleanupOutcome, CleanupWhen, ErrorKind, JobStatus, ResultPart, UpstreamError
 from connectors.content_stream import HttpContentStream
 from connectors.envelopes import ErrorParser
 from connectors.timestamps import parse_timestamp
@@ -85,6 +85,7 @@ class HttpExportConnector(Generic[P]):
     content_suffix: str
     auth_hint: str
     token_endpoint: ClassVar[TokenEndpoint]
+    min_interval_s: float = 0.0
 
     def __init__(
         self,
@@ -117,3 +118,24 @@ class HttpExportConnector(Generic[P]):
         url = job.download_url or self.job_url(job.job_id) + self.content_suffix
         with self.results.open(job, url) as stream:
             yield stream
+
+    def get_job(self, job_id: str) -> JobStatus:
+        raise NotImplementedError
+
+    def check_job(self, job: JobStatus) -> JobStatus:
+        return self.get_job(job.job_id)
+
+    def result_parts(self, job: JobStatus) -> list[ResultPart]:
+        return [ResultPart(job.download_url or self.job_url(job.job_id) + self.content_suffix)]
+
+    def open_part(self, job: JobStatus, part: ResultPart) -> AbstractContextManager[HttpContentStream]:
+        return self.results.open(job, part.url)
+
+    def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, HttpContentStream]]:
+        part = self.result_parts(job)[0]
+        with self.open_part(job, part) as stream:
+            yield part, stream
+
+    def cleanup(self, job: JobStatus, when: CleanupWhen) -> CleanupOutcome:
+        """Nothing: the class connectors' APIs have no cleanup call."""
+        return CleanupOutcome()

@@ -206,6 +206,8 @@ var appSettings = {
   EXPORT_SCHEDULE: exportSchedule
   EXPORT_MAX_CONCURRENT_JOBS: string(maxConcurrentJobs)
   EXPORTS_ALLOW_PRIVATE_UPSTREAMS: allowPrivateUpstreams
+  // Empty: the built-in connector specs only (a deployment adds its own by shipping a directory and naming it).
+  EXPORTS_CONNECTOR_SPECS_DIR: ''
   // Key Vault references; empty when no value was provided (the connector then reports the setting unset
   // instead of sending an unresolved reference upstream as a credential).
   SAILPOINT_CLIENT_ID: empty(sailpointClientId) ? '' : '${keyVaultReference}${secretNames.sailpointClientId})'

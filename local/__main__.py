@@ -16,6 +16,7 @@ commands:
   demo        start Azurite and the simulator, export one target of each connector, stop them
   freshness   each target's last success, age and freshness state (--targets FILE), from the storage account
   runs        the export runs the local runner kept: target, started, finished, outcome, bytes, polls, ...
+  connectors  list the connector specs, or check one (and what it would send for a target, without network)
 """
 
 
@@ -37,6 +38,10 @@ def main(argv: list[str]) -> int:
         from credentials.signin import signin_main
 
         return signin_main(rest)
+    if command == "connectors":
+        from local.connectors_cli import connectors_main
+
+        return connectors_main(rest)
     if command == "demo":
         from local.demo import main as demo_main
 

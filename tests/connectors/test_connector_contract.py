@@ -1,15 +1,16 @@
 """What every connector promises, checked against each one on the simulator over real HTTP.
 
-Both connectors send through the same API client, but each reaches it through its own paths, envelope and
-token provider, so a shared promise is checked for each, not once: a 401 asks for a fresh token exactly once,
-a 429 carries the server's `Retry-After`, a token echoed in an error body never reaches a message, a hostile
-job id is requested as one escaped path segment, and an expired result reads as EXPIRED.
+Both connectors (and the spec connector driving each seed's spec) send through the same API client, but each
+reaches it through its own paths, envelope and token provider, so a shared promise is checked for each, not
+once: a 401 asks for a fresh token exactly once, a 429 carries the server's `Retry-After`, a token echoed in an
+error body never reaches a message, a hostile job id is requested as one escaped path segment, and an expired
+result reads as EXPIRED.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
 from connectors.envelopes import parse_sailpoint_error
 from connectors.redaction import REDACTED
 from connectors.sailpoint import SailPointConnector, SailPointParams
+from connectors.spec.engine import SpecConnector
+from connectors.spec.loader import load_specs
 from connectors.upstream_ids import path_segment
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 from credentials.client_credentials import ClientCredentialsTokenProvider
@@ -81,7 +84,22 @@ SAILPOINT = Upstream(
 )
 
 
-@pytest.fixture(params=[VIVA_GOALS, SAILPOINT], ids=lambda upstream: upstream.name)
+SPECS = load_specs()
+VIVA_GOALS_SPEC = replace(
+    VIVA_GOALS,
+    name="viva_goals spec",
+    build=lambda sim, tokens: SpecConnector(
+        SPECS["viva_goals"], sim.graph_base_url, {"goals_organization_id": ORG, "explorer_view_id": VIEW}, tokens
+    ),
+)
+SAILPOINT_SPEC = replace(
+    SAILPOINT,
+    name="sailpoint_sp_config spec",
+    build=lambda sim, tokens: SpecConnector(SPECS["sailpoint_sp_config"], sim.sailpoint_base_url("v2025"), {}, tokens),
+)
+
+
+@pytest.fixture(params=[VIVA_GOALS, SAILPOINT, VIVA_GOALS_SPEC, SAILPOINT_SPEC], ids=lambda upstream: upstream.name)
 def upstream(request: pytest.FixtureRequest) -> Upstream:
     value: Upstream = request.param
     return value

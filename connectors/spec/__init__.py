@@ -1,0 +1,1 @@
+"""Connectors as data: the spec grammar, its loader and checks, templates, paths, named hooks, and the engine."""
