@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -22,7 +22,7 @@ from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_s
 from connectors.envelopes import parse_graph_error
 from connectors.export_connector import HttpExportConnector, TokenEndpoint
 from connectors.redaction import MAX_STATUS
-from connectors.timestamps import normalise_timestamp, parse_timestamp
+from connectors.timestamps import CLOCK_SKEW, normalise_timestamp, parse_timestamp
 from connectors.transport import read_json
 from connectors.upstream_ids import path_segment, upstream_id
 from connectors.urls import check_download_url
@@ -41,7 +41,6 @@ EXPECTED = (
     "https://goals.microsoft.com/org_uuid/<GUID>/objective-explorer?viewId=<GUID>"
 )
 _ORG_IN_PATH = re.compile(r"/org_uuid/([^/]+)/")
-CLOCK_SKEW = timedelta(minutes=5)  # how far Graph's clock and ours may disagree about a job's creation time
 
 
 def _guid(value: object) -> str | None:
