@@ -123,6 +123,14 @@ def download_export(payload: Payload) -> Payload:
         if reused is not None:
             return reused.to_json()
         with connector_for(target.to_input()).open_content(job) as stream:
+            refused_type = stream.refused_content_type
+            if refused_type is not None:
+                log.warning(
+                    "target %s: the upstream's Content-Type is not a media type (%s); stored as %s",
+                    target.name,
+                    refused_type,
+                    stream.content_type,
+                )
             name = content_blob_name(target.name, job.job_id, stream.content_type)
             written = write_stream(
                 container,
@@ -142,6 +150,7 @@ def download_export(payload: Payload) -> Payload:
             created_at=job.created_at,
             completed_at=to_iso(datetime.now(UTC)),
             upstream_expires_at=job.expires_at,
+            refused_content_type=refused_type,
         )
         manifest_name = write_manifest(container, manifest)
         update_latest(container, manifest)

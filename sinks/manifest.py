@@ -45,6 +45,9 @@ class ExportManifest(BaseModel):
     created_at: str | None  # the upstream job's creation
     completed_at: str  # when our copy was committed
     upstream_expires_at: str | None
+    # The upstream's Content-Type when it was not a usable media type (redacted, cut): the blob then says
+    # application/octet-stream. None when the upstream's own value was used.
+    refused_content_type: str | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), indent=2).encode()
