@@ -23,8 +23,8 @@ from connectors.envelopes import parse_graph_error
 from connectors.export_connector import HttpExportConnector, TokenEndpoint
 from connectors.redaction import MAX_STATUS
 from connectors.timestamps import CLOCK_SKEW, normalise_timestamp, parse_timestamp
-from connectors.transport import read_json
-from connectors.upstream_ids import path_segment, upstream_id
+from connectors.transport import read_json, sent_token
+from connectors.upstream_ids import path_segment, upstream_id, without_credential
 from connectors.urls import check_download_url
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,13 @@ def location_job_id(location: str | None) -> str | None:
     return last or None
 
 
-def _entity(body: Any) -> dict[str, Any]:
+def _entity(body: Any, sent: str | None) -> dict[str, Any]:
+    """The job in a Graph answer; `sent` is the token its request carried, which the id must not hold."""
     if isinstance(body, dict) and isinstance(body.get("value"), dict):
         body = body["value"]
     if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
         raise UpstreamError(ErrorKind.TRANSIENT, "Graph answered a job without an id")
-    upstream_id(body["id"])
+    upstream_id(body["id"], secret=sent)
     return body
 
 
@@ -136,7 +137,8 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         error = self.api.classify(response)
         if error.kind is ErrorKind.CONFLICT:
             located = location_job_id(response.headers.get("Location"))
-            error.existing_job_id = error.existing_job_id or (upstream_id(located) if located else None)
+            sent = sent_token(response)
+            error.existing_job_id = error.existing_job_id or (upstream_id(located, secret=sent) if located else None)
             if not error.existing_job_id:  # a 409 we cannot adopt: say so rather than loop
                 error.kind = ErrorKind.PERMANENT
                 error.message += " (no running job id was given to adopt)"
@@ -146,13 +148,16 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         return self._status(self.api.request("GET", self.job_url(job_id)))
 
     def _status(self, response: httpx.Response) -> JobStatus:
-        return self._from_entity(_entity(read_json(response, "Graph")), response, self.api.retry_after(response))
+        entity = _entity(read_json(response, "Graph"), sent_token(response))
+        return self._from_entity(entity, response, self.api.retry_after(response))
 
     def _from_entity(self, entity: dict[str, Any], response: httpx.Response, retry_after_s: float | None) -> JobStatus:
         """Every upstream string bounded where it enters: the id checked, texts redacted and cut, the URL checked."""
         raw = self.api.text(response, entity.get("status"), MAX_STATUS) or "unknown"
         state = job_state(STATES, raw, upstream="Viva Goals", job_id=entity["id"])
         location = entity.get("resourceLocation")
+        if isinstance(location, str) and location:
+            location = without_credential(check_download_url(location), "download location", sent_token(response))
         return JobStatus(
             job_id=entity["id"],
             state=state,
@@ -160,7 +165,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
             retry_after_s=retry_after_s,
             expires_at=normalise_timestamp(entity.get("expirationDateTime")),
             failure_reason=self.api.text(response, entity.get("statusDetail")),
-            download_url=check_download_url(location) if isinstance(location, str) and location else None,
+            download_url=location if isinstance(location, str) and location else None,
             created_at=normalise_timestamp(entity.get("createdDateTime")),
         )
 
@@ -182,7 +187,7 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or _guid(item.get("explorerViewId")) != self.params.explorer_view_id:
                 continue
-            job = self._from_entity(_entity(item), response, None)
+            job = self._from_entity(_entity(item, sent_token(response)), response, None)
             created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
             if created is None or not not_before - CLOCK_SKEW <= created <= now + CLOCK_SKEW:
                 continue
