@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError
+from azure.storage.blob import ContainerClient
 
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
@@ -34,11 +35,13 @@ from orchestrators.contracts import (
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.events import build_export_event, to_json_dict
+from sinks.job_claims import claimed_by_others, release_claim, write_claim
 from sinks.manifest import ExportManifest, read_manifest, update_latest, write_manifest
 from sinks.storage_clients import StorageSettings, build_publisher
 from targets import Target
 
 log = logging.getLogger(__name__)
+MAX_LOOKUP_REASON = 300  # why the own-job look-up was skipped, as logged
 # httpx logs each request's URL at INFO; a download URL may carry a pre-signed query string.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 Payload = dict[str, Any]
@@ -65,38 +68,61 @@ def _target(data: TargetJson) -> Target:
 
 
 def create_export_job(payload: Payload) -> Payload:
-    """Start the upstream job. A 409 is answered by looking up the running job, to adopt it."""
+    """Start the upstream job. A 409 is answered by looking up the running job, to adopt it. The job created or
+    adopted is claimed for this instance (`sinks.job_claims`), so no other run's look-up adopts it."""
     request = CreateJobRequest.from_json(payload)
 
     def create() -> Payload:
         target = _target(request.target)
         connector = connector_for(target.to_input())
-        own = _own_job(connector, request, target.name)
+        container = StorageSettings.from_env().container_client()
+        own = _own_job(connector, request, target.name, container)
         if own is not None:
             log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target.name, own.job_id)
-            return JobAnswer(job=own, adopted=True).to_json()
-        try:
-            return JobAnswer(job=connector.start_job()).to_json()
-        except UpstreamError as error:
-            if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
-                raise
-            log.info("target %s: a job is already running upstream; adopting it", target.name)
-            return JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True).to_json()
+            answer = JobAnswer(job=own, adopted=True)
+        else:
+            try:
+                answer = JobAnswer(job=connector.start_job())
+            except UpstreamError as error:
+                if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
+                    raise
+                log.info("target %s: a job is already running upstream; adopting it", target.name)
+                answer = JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True)
+        if request.instance_id:
+            write_claim(container, target.name, request.instance_id, answer.job.job_id)
+        return answer.to_json()
 
     return _guarded(create)
 
 
-def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str) -> JobStatus | None:
-    """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded."""
+def _own_job(
+    connector: ExportConnector, request: CreateJobRequest, target: str, container: ContainerClient
+) -> JobStatus | None:
+    """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded.
+
+    Best effort: the look-up only spares a second job after a crash, so a list the upstream refuses or garbles
+    is logged once and the create goes on (no retry of the list). Skipped: jobs this run gave up on, jobs
+    another instance claims, jobs already exported (a manifest exists).
+    """
     not_before = parse_timestamp(request.not_before)
     if not_before is None:
         return None
-    container = StorageSettings.from_env().container_client()
-    for job in connector.find_own_jobs(not_before):
-        if (
-            job.job_id not in request.exclude_job_ids
-            and read_manifest(container, manifest_blob_name(target, job.job_id)) is None
-        ):
+    try:
+        found = connector.find_own_jobs(not_before)
+    except UpstreamError as error:
+        log.warning(
+            "target %s: could not list the upstream's jobs to find one of an earlier attempt; creating a new "
+            "job instead: %s",
+            target,
+            clip(str(error), MAX_LOOKUP_REASON),
+        )
+        return None
+    candidates = [job for job in found if job.job_id not in request.exclude_job_ids]
+    if not candidates:
+        return None
+    others = claimed_by_others(container, target, request.instance_id)
+    for job in candidates:
+        if job.job_id not in others and not container.get_blob_client(manifest_blob_name(target, job.job_id)).exists():
             return job
     return None
 
@@ -121,6 +147,7 @@ def download_export(payload: Payload) -> Payload:
         container = StorageSettings.from_env().container_client()
         reused = _already_stored(container, target.name, job.job_id)
         if reused is not None:
+            release_claim(container, target.name, instance_id)
             return reused.to_json()
         with connector_for(target.to_input()).open_content(job) as stream:
             refused_type = stream.refused_content_type
@@ -154,6 +181,7 @@ def download_export(payload: Payload) -> Payload:
         )
         manifest_name = write_manifest(container, manifest)
         update_latest(container, manifest)
+        release_claim(container, target.name, instance_id)  # the manifest now keeps every look-up off this job
         return StoredExport(blob=manifest.blob.model_dump(), manifest=manifest_name).to_json()
 
     return _guarded(download)
@@ -172,7 +200,9 @@ def _already_stored(container: Any, target: str, job_id: str) -> StoredExport | 
 
 
 def publish_export_event(payload: Payload) -> Payload:
+    """Announce the finished run (after clearing its job claim: the run polls nothing any more)."""
     request = PublishRequest.from_json(payload)
+    _release_claim_of(request.target.name, request.instance_id)
     event = build_export_event(
         target=request.target.name,
         connector=request.target.connector,
@@ -184,6 +214,14 @@ def publish_export_event(payload: Payload) -> Payload:
         error=request.error,
     )
     return to_json_dict(build_publisher().publish(event))
+
+
+def _release_claim_of(target: str, instance_id: str) -> None:
+    """Best effort: a claim left behind only makes a later look-up create rather than adopt."""
+    try:
+        release_claim(StorageSettings.from_env().container_client(), target, instance_id)
+    except (AzureError, ValueError) as error:
+        log.warning("target %s: the job claim could not be cleared: %s", target, type(error).__name__)
 
 
 ACTIVITIES: dict[str, Callable[[Payload], Payload]] = {

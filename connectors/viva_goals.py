@@ -19,9 +19,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
+from connectors.deadline import within
 from connectors.envelopes import parse_graph_error
 from connectors.export_connector import HttpExportConnector, TokenEndpoint
-from connectors.redaction import MAX_STATUS
+from connectors.redaction import MAX_STATUS, clip
 from connectors.timestamps import CLOCK_SKEW, normalise_timestamp, parse_timestamp
 from connectors.transport import read_json, sent_token
 from connectors.upstream_ids import path_segment, upstream_id, without_credential
@@ -41,6 +42,7 @@ EXPECTED = (
     "https://goals.microsoft.com/org_uuid/<GUID>/objective-explorer?viewId=<GUID>"
 )
 _ORG_IN_PATH = re.compile(r"/org_uuid/([^/]+)/")
+LOOKUP_DEADLINE_S = 20.0  # the own-job look-up may delay a create by this much at most
 
 
 def _guid(value: object) -> str | None:
@@ -170,27 +172,42 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         )
 
     def find_own_jobs(self, not_before: datetime, now: datetime | None = None) -> list[JobStatus]:
-        """Jobs of this organization and view created since `not_before` (our run's start), live, newest first.
+        """Jobs of this organization and view created since `not_before` (when our create was first decided,
+        less the clock skew bound), live, newest first.
 
-        A job created before the run started cannot be one of its own, so it is never adopted by this look-up
-        (a 409 on create may still name it: then the upstream, not this guess, decides).
+        A job created before cannot be one of ours, so it is never adopted by this look-up (a 409 on create may
+        still name it: then the upstream, not this guess, decides).
 
         Graph has no client token on create, so after a crash between its accepting the POST and our recording
         the answer, this look-up (the list's only filter is the organization) is how a resume finds that job.
+        It is an optimisation: the list call gets `LOOKUP_DEADLINE_S`, not a whole call's deadline, and a job
+        in it that cannot be read (an unusable id, location or status) is skipped and counted in one warning.
         """
         now = now or datetime.now(UTC)
         query = {"$filter": f"goalsOrganizationId eq '{self.params.goals_organization_id}'"}
-        response = self.api.request("GET", self.api.url(COLLECTION), params=query)
+        with within(LOOKUP_DEADLINE_S):
+            response = self.api.request("GET", self.api.url(COLLECTION), params=query)
         body = read_json(response, "Graph")
         items = body.get("value") if isinstance(body, dict) else None
         found: list[tuple[datetime, JobStatus]] = []
+        unreadable: list[str] = []
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or _guid(item.get("explorerViewId")) != self.params.explorer_view_id:
                 continue
-            job = self._from_entity(_entity(item, sent_token(response)), response, None)
+            try:
+                job = self._from_entity(_entity(item, sent_token(response)), response, None)
+            except UpstreamError as error:
+                unreadable.append(error.message)
+                continue
             created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
             if created is None or not not_before - CLOCK_SKEW <= created <= now + CLOCK_SKEW:
                 continue
             if job.state is not JobState.FAILED and (expires is None or expires > now):
                 found.append((created, job))
+        if unreadable:
+            log.warning(
+                "Viva Goals job list: skipped %d job(s) of this view that cannot be read (first: %s)",
+                len(unreadable),
+                clip(unreadable[0], 200),
+            )
         return [job for _, job in sorted(found, key=lambda pair: pair[0], reverse=True)]

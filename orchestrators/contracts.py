@@ -57,7 +57,8 @@ class TargetRef(Contract):
 class CreateJobRequest(Contract):
     target: TargetJson
     exclude_job_ids: list[str] = []  # jobs this run gave up on: a look-up for our own job skips them
-    not_before: str | None = None  # the run's start: a job of ours cannot be older
+    not_before: str | None = None  # when this create was first decided: a job of ours cannot be older
+    instance_id: str | None = None  # whose create: a look-up skips jobs other instances claim
 
 
 class CheckJobRequest(Contract):
