@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError
-from azure.storage.blob import ContainerClient
 
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
@@ -75,8 +74,7 @@ def create_export_job(payload: Payload) -> Payload:
     def create() -> Payload:
         target = _target(request.target)
         connector = connector_for(target.to_input())
-        container = StorageSettings.from_env().container_client()
-        own = _own_job(connector, request, target.name, container)
+        own = _own_job(connector, request, target.name)
         if own is not None:
             log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target.name, own.job_id)
             answer = JobAnswer(job=own, adopted=True)
@@ -89,15 +87,14 @@ def create_export_job(payload: Payload) -> Payload:
                 log.info("target %s: a job is already running upstream; adopting it", target.name)
                 answer = JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True)
         if request.instance_id:
+            container = StorageSettings.from_env().container_client()
             write_claim(container, target.name, request.instance_id, answer.job.job_id)
         return answer.to_json()
 
     return _guarded(create)
 
 
-def _own_job(
-    connector: ExportConnector, request: CreateJobRequest, target: str, container: ContainerClient
-) -> JobStatus | None:
+def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str) -> JobStatus | None:
     """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded.
 
     Best effort: the look-up only spares a second job after a crash, so a list the upstream refuses or garbles
@@ -120,6 +117,7 @@ def _own_job(
     candidates = [job for job in found if job.job_id not in request.exclude_job_ids]
     if not candidates:
         return None
+    container = StorageSettings.from_env().container_client()
     others = claimed_by_others(container, target, request.instance_id)
     for job in candidates:
         if job.job_id not in others and not container.get_blob_client(manifest_blob_name(target, job.job_id)).exists():
