@@ -19,7 +19,7 @@ from azure.core.exceptions import AzureError
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
 from connectors.redaction import clean_message, clip
-from connectors.timestamps import parse_timestamp, to_iso
+from connectors.timestamps import not_after, parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.contracts import (
     CheckJobRequest,
@@ -166,14 +166,15 @@ def download_export(payload: Payload) -> Payload:
                 expected_length=stream.content_length,
                 metadata={"target": target.name, "connector": target.connector},
             )
+        committed = datetime.now(UTC)
         manifest = ExportManifest(
             target=target.name,
             connector=target.connector,
             job_id=job.job_id,
             instance_id=instance_id,
             blob=written,
-            created_at=job.created_at,
-            completed_at=to_iso(datetime.now(UTC)),
+            created_at=not_after(job.created_at, committed),  # a creation in our future is no time at all
+            completed_at=to_iso(committed),
             upstream_expires_at=job.expires_at,
             refused_content_type=refused_type,
         )

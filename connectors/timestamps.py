@@ -56,3 +56,9 @@ def normalise_timestamp(text: object) -> str | None:
     """Any accepted upstream form as ISO 8601 UTC (`...Z`), or None when unreadable."""
     moment = parse_timestamp(text)
     return to_iso(moment) if moment is not None else None
+
+
+def not_after(text: str | None, moment: datetime) -> str | None:
+    """An upstream time that can be in the past of `moment` (give or take the clock skew), else None (unknown)."""
+    parsed = parse_timestamp(text)
+    return text if parsed is not None and parsed <= moment + CLOCK_SKEW else None

@@ -25,7 +25,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.storage.blob import ContainerClient, ContentSettings
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from connectors.timestamps import CLOCK_SKEW, parse_timestamp
+from connectors.timestamps import not_after, parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
 from sinks.blob_writer import BlobRef
 
@@ -58,10 +58,8 @@ class ExportManifest(BaseModel):
 
     def upstream_created(self) -> datetime | None:
         """The upstream snapshot's creation, unless unreadable or later than our commit plus the skew bound."""
-        created, committed = parse_timestamp(self.created_at), parse_timestamp(self.completed_at)
-        if created is None or committed is None or created > committed + CLOCK_SKEW:
-            return None
-        return created
+        committed = parse_timestamp(self.completed_at)
+        return None if committed is None else parse_timestamp(not_after(self.created_at, committed))
 
     def is_newer_than(self, other: ExportManifest) -> bool:
         """What "newer" means: both upstream creations when both are usable and differ, else our commits."""
