@@ -20,8 +20,8 @@ from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
 from connectors.base import ErrorKind, ExportConnector, ExportError, JobStatus, StorageError, UpstreamError
-from connectors.redaction import clean_message
-from connectors.timestamps import parse_timestamp, to_iso
+from connectors.redaction import clean_message, clip
+from connectors.timestamps import not_after, parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.contracts import (
     CheckJobRequest,
@@ -37,10 +37,12 @@ from orchestrators.contracts import (
 from sinks.blob_names import content_blob_name, manifest_blob_name
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.events import build_export_event, to_json_dict
+from sinks.job_claims import claimed_by_others, release_claim, write_claim
 from sinks.manifest import ExportManifest, read_manifest, update_latest, write_manifest
 from sinks.storage_clients import StorageSettings, build_publisher
 
 log = logging.getLogger(__name__)
+MAX_LOOKUP_REASON = 300  # why the own-job look-up was skipped, as logged
 Payload = dict[str, Any]
 R = TypeVar("R", bound=Contract)
 
@@ -64,7 +66,8 @@ def _request(payload: Payload, kind: type[R], activity: str) -> Callable[[], R]:
 
 
 def create_export_job(payload: Payload) -> Payload:
-    """Start the upstream job. A 409 is answered by looking up the running job, to adopt it."""
+    """Start the upstream job. A 409 is answered by looking up the running job, to adopt it. The job created or
+    adopted is claimed for this instance (`sinks.job_claims`), so no other run's look-up adopts it."""
     decoded = _request(payload, CreateJobRequest, names.CREATE_JOB)
 
     def create() -> Payload:
@@ -74,29 +77,50 @@ def create_export_job(payload: Payload) -> Payload:
         own = _own_job(connector, request, target.name)
         if own is not None:
             log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target.name, own.job_id)
-            return JobAnswer(job=own, adopted=True).to_json()
-        try:
-            return JobAnswer(job=connector.start_job()).to_json()
-        except UpstreamError as error:
-            if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
-                raise
-            log.info("target %s: a job is already running upstream; adopting it", target.name)
-            return JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True).to_json()
+            answer = JobAnswer(job=own, adopted=True)
+        else:
+            try:
+                answer = JobAnswer(job=connector.start_job())
+            except UpstreamError as error:
+                if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
+                    raise
+                log.info("target %s: a job is already running upstream; adopting it", target.name)
+                answer = JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True)
+        if request.instance_id:
+            container = StorageSettings.from_env().container_client()
+            write_claim(container, target.name, request.instance_id, answer.job.job_id)
+        return answer.to_json()
 
     return _guarded(create)
 
 
 def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str) -> JobStatus | None:
-    """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded."""
+    """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded.
+
+    Best effort: the look-up only spares a second job after a crash, so a list the upstream refuses or garbles
+    is logged once and the create goes on (no retry of the list). Skipped: jobs this run gave up on, jobs
+    another instance claims, jobs already exported (a manifest exists).
+    """
     not_before = parse_timestamp(request.not_before)
     if not_before is None:
         return None
+    try:
+        found = connector.find_own_jobs(not_before)
+    except UpstreamError as error:
+        log.warning(
+            "target %s: could not list the upstream's jobs to find one of an earlier attempt; creating a new "
+            "job instead: %s",
+            target,
+            clip(str(error), MAX_LOOKUP_REASON),
+        )
+        return None
+    candidates = [job for job in found if job.job_id not in request.exclude_job_ids]
+    if not candidates:
+        return None
     container = StorageSettings.from_env().container_client()
-    for job in connector.find_own_jobs(not_before):
-        if (
-            job.job_id not in request.exclude_job_ids
-            and read_manifest(container, manifest_blob_name(target, job.job_id)) is None
-        ):
+    others = claimed_by_others(container, target, request.instance_id)
+    for job in candidates:
+        if job.job_id not in others and not container.get_blob_client(manifest_blob_name(target, job.job_id)).exists():
             return job
     return None
 
@@ -121,8 +145,17 @@ def download_export(payload: Payload) -> Payload:
         container = StorageSettings.from_env().container_client()
         reused = _already_stored(container, target.name, job.job_id)
         if reused is not None:
+            release_claim(container, target.name, instance_id)
             return reused.to_json()
         with connector_for(target.to_input()).open_content(job) as stream:
+            refused_type = stream.refused_content_type
+            if refused_type is not None:
+                log.warning(
+                    "target %s: the upstream's Content-Type is not a media type (%s); stored as %s",
+                    target.name,
+                    refused_type,
+                    stream.content_type,
+                )
             name = content_blob_name(target.name, job.job_id, stream.content_type)
             written = write_stream(
                 container,
@@ -133,18 +166,21 @@ def download_export(payload: Payload) -> Payload:
                 expected_length=stream.content_length,
                 metadata={"target": target.name, "connector": target.connector},
             )
+        committed = datetime.now(UTC)
         manifest = ExportManifest(
             target=target.name,
             connector=target.connector,
             job_id=job.job_id,
             instance_id=instance_id,
             blob=written,
-            created_at=job.created_at,
-            completed_at=to_iso(datetime.now(UTC)),
+            created_at=not_after(job.created_at, committed),  # a creation in our future is no time at all
+            completed_at=to_iso(committed),
             upstream_expires_at=job.expires_at,
+            refused_content_type=refused_type,
         )
         manifest_name = write_manifest(container, manifest)
         update_latest(container, manifest)
+        release_claim(container, target.name, instance_id)  # the manifest now keeps every look-up off this job
         return StoredExport(blob=manifest.blob, manifest=manifest_name).to_json()
 
     return _guarded(download)
@@ -163,7 +199,9 @@ def _already_stored(container: Any, target: str, job_id: str) -> StoredExport | 
 
 
 def publish_export_event(payload: Payload) -> Payload:
+    """Announce the finished run (after clearing its job claim: the run polls nothing any more)."""
     request = decode(payload, PublishRequest, f"the request of activity {names.PUBLISH_EVENT}")
+    _release_claim_of(request.target.name, request.instance_id)
     event = build_export_event(
         target=request.target.name,
         connector=request.target.connector,
@@ -175,6 +213,14 @@ def publish_export_event(payload: Payload) -> Payload:
         error=request.error,
     )
     return to_json_dict(build_publisher().publish(event))
+
+
+def _release_claim_of(target: str, instance_id: str) -> None:
+    """Best effort: a claim left behind only makes a later look-up create rather than adopt."""
+    try:
+        release_claim(StorageSettings.from_env().container_client(), target, instance_id)
+    except (AzureError, ValueError) as error:
+        log.warning("target %s: the job claim could not be cleared: %s", target, type(error).__name__)
 
 
 ACTIVITIES: dict[str, Callable[[Payload], Payload]] = {

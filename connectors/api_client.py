@@ -138,7 +138,7 @@ class ApiClient:
             status_code=status,
             code=details.code,
             retry_after_s=self.retry_after(response),
-            existing_job_id=upstream_id(details.target) if conflict else None,
+            existing_job_id=upstream_id(details.target, secret=sent) if conflict else None,
         )
 
     def text(self, response: httpx.Response, value: object, limit: int = MAX_MESSAGE) -> str | None:

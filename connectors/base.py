@@ -275,7 +275,8 @@ ERROR_TYPES: dict[Source, type[ExportError]] = {
 class ContentStream(Protocol):
     """An open download: read it chunk by chunk, never whole."""
 
-    content_type: str
+    content_type: str  # a checked `type/subtype`, or application/octet-stream
+    refused_content_type: str | None  # the upstream's unusable Content-Type (redacted, cut), when it sent one
     content_length: int | None  # from Content-Length, when the server sent one
 
     def iter_bytes(self, chunk_size: int = ...) -> Iterator[bytes]: ...

@@ -16,7 +16,8 @@ import httpx
 from connectors.base import ErrorKind, UpstreamError
 from connectors.bodies import content_coding, decoded_chunks
 from connectors.deadline import deadline_at
-from connectors.transport import HttpSettings, network_error
+from connectors.media_types import checked_media_type
+from connectors.transport import HttpSettings, network_error, sent_token
 
 DEFAULT_CHUNK = 1024 * 1024
 
@@ -36,7 +37,8 @@ class HttpContentStream:
         self._settings = settings
         self._max_bytes = max_bytes
         self.headers = response.headers  # what a paged result's next cursor is read from
-        self.content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
+        media_type = checked_media_type(response.headers.get("Content-Type"), sent_token(response))
+        self.content_type, self.refused_content_type = media_type
         self.content_length = _content_length(response)
         self._check_framing()
         content_coding(response)

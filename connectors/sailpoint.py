@@ -18,7 +18,7 @@ from connectors.export_connector import HttpExportConnector, TokenEndpoint
 from connectors.redaction import MAX_STATUS
 from connectors.sailpoint_types import SAILPOINT_OBJECT_TYPES
 from connectors.timestamps import normalise_timestamp
-from connectors.transport import read_json
+from connectors.transport import read_json, sent_token
 from connectors.upstream_ids import path_segment, upstream_id
 
 STATES = {
@@ -105,7 +105,7 @@ class SailPointConnector(HttpExportConnector[SailPointParams]):
         body = read_json(response, "SailPoint")
         if not isinstance(body, dict) or not isinstance(body.get("jobId"), str) or not body["jobId"]:
             raise UpstreamError(ErrorKind.TRANSIENT, "SailPoint answered a job without a jobId")
-        job_id = upstream_id(body["jobId"])
+        job_id = upstream_id(body["jobId"], secret=sent_token(response))
         raw = self.api.text(response, body.get("status"), MAX_STATUS) or "UNKNOWN"
         state = job_state(STATES, raw, upstream="SailPoint", job_id=job_id)
         failed = state in (JobState.FAILED, JobState.CANCELLED)

@@ -11,12 +11,15 @@ never a guess and never an exception.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _STAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2})[:-](\d{2})[:-](\d{2})(?:[.,](\d{1,9}))?([Zz]|[+-]\d{2}(?::?\d{2})?)?",
     re.ASCII,
 )
+# How far an upstream's clock and ours may disagree: an upstream time later than our now plus this is not a time
+# the upstream can have meant (a year-9999 creation time), and is read as unknown where it would order things.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _offset(zone: str | None) -> str:
@@ -53,3 +56,9 @@ def normalise_timestamp(text: object) -> str | None:
     """Any accepted upstream form as ISO 8601 UTC (`...Z`), or None when unreadable."""
     moment = parse_timestamp(text)
     return to_iso(moment) if moment is not None else None
+
+
+def not_after(text: str | None, moment: datetime) -> str | None:
+    """An upstream time that can be in the past of `moment` (give or take the clock skew), else None (unknown)."""
+    parsed = parse_timestamp(text)
+    return text if parsed is not None and parsed <= moment + CLOCK_SKEW else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -19,12 +19,13 @@ import httpx
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError, job_state
+from connectors.deadline import within
 from connectors.envelopes import parse_graph_error
 from connectors.export_connector import HttpExportConnector, TokenEndpoint
-from connectors.redaction import MAX_STATUS
-from connectors.timestamps import normalise_timestamp, parse_timestamp
-from connectors.transport import read_json
-from connectors.upstream_ids import path_segment, upstream_id
+from connectors.redaction import MAX_STATUS, clip
+from connectors.timestamps import CLOCK_SKEW, normalise_timestamp, parse_timestamp
+from connectors.transport import read_json, sent_token
+from connectors.upstream_ids import path_segment, upstream_id, without_credential
 from connectors.urls import check_download_url
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ EXPECTED = (
     "https://goals.microsoft.com/org_uuid/<GUID>/objective-explorer?viewId=<GUID>"
 )
 _ORG_IN_PATH = re.compile(r"/org_uuid/([^/]+)/")
-CLOCK_SKEW = timedelta(minutes=5)  # how far Graph's clock and ours may disagree about a job's creation time
+LOOKUP_DEADLINE_S = 20.0  # the own-job look-up may delay a create by this much at most
 
 
 def _guid(value: object) -> str | None:
@@ -101,12 +102,13 @@ def location_job_id(location: str | None) -> str | None:
     return last or None
 
 
-def _entity(body: Any) -> dict[str, Any]:
+def _entity(body: Any, sent: str | None) -> dict[str, Any]:
+    """The job in a Graph answer; `sent` is the token its request carried, which the id must not hold."""
     if isinstance(body, dict) and isinstance(body.get("value"), dict):
         body = body["value"]
     if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
         raise UpstreamError(ErrorKind.TRANSIENT, "Graph answered a job without an id")
-    upstream_id(body["id"])
+    upstream_id(body["id"], secret=sent)
     return body
 
 
@@ -140,7 +142,8 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         error = self.api.classify(response)
         if error.kind is ErrorKind.CONFLICT:
             located = location_job_id(response.headers.get("Location"))
-            error.existing_job_id = error.existing_job_id or (upstream_id(located) if located else None)
+            sent = sent_token(response)
+            error.existing_job_id = error.existing_job_id or (upstream_id(located, secret=sent) if located else None)
             if not error.existing_job_id:  # a 409 we cannot adopt: say so rather than loop
                 error.kind = ErrorKind.PERMANENT
                 error.message += " (no running job id was given to adopt)"
@@ -150,13 +153,16 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
         return self._status(self.api.request("GET", self.job_url(job_id)))
 
     def _status(self, response: httpx.Response) -> JobStatus:
-        return self._from_entity(_entity(read_json(response, "Graph")), response, self.api.retry_after(response))
+        entity = _entity(read_json(response, "Graph"), sent_token(response))
+        return self._from_entity(entity, response, self.api.retry_after(response))
 
     def _from_entity(self, entity: dict[str, Any], response: httpx.Response, retry_after_s: float | None) -> JobStatus:
         """Every upstream string bounded where it enters: the id checked, texts redacted and cut, the URL checked."""
         raw = self.api.text(response, entity.get("status"), MAX_STATUS) or "unknown"
         state = job_state(STATES, raw, upstream="Viva Goals", job_id=entity["id"])
         location = entity.get("resourceLocation")
+        if isinstance(location, str) and location:
+            location = without_credential(check_download_url(location), "download location", sent_token(response))
         return JobStatus(
             job_id=entity["id"],
             state=state,
@@ -164,32 +170,47 @@ class VivaGoalsConnector(HttpExportConnector[VivaGoalsParams]):
             retry_after_s=retry_after_s,
             expires_at=normalise_timestamp(entity.get("expirationDateTime")),
             failure_reason=self.api.text(response, entity.get("statusDetail")),
-            download_url=check_download_url(location) if isinstance(location, str) and location else None,
+            download_url=location if isinstance(location, str) and location else None,
             created_at=normalise_timestamp(entity.get("createdDateTime")),
         )
 
     def find_own_jobs(self, not_before: datetime, now: datetime | None = None) -> list[JobStatus]:
-        """Jobs of this organization and view created since `not_before` (our run's start), live, newest first.
+        """Jobs of this organization and view created since `not_before` (when our create was first decided,
+        less the clock skew bound), live, newest first.
 
-        A job created before the run started cannot be one of its own, so it is never adopted by this look-up
-        (a 409 on create may still name it: then the upstream, not this guess, decides).
+        A job created before cannot be one of ours, so it is never adopted by this look-up (a 409 on create may
+        still name it: then the upstream, not this guess, decides).
 
         Graph has no client token on create, so after a crash between its accepting the POST and our recording
         the answer, this look-up (the list's only filter is the organization) is how a resume finds that job.
+        It is an optimisation: the list call gets `LOOKUP_DEADLINE_S`, not a whole call's deadline, and a job
+        in it that cannot be read (an unusable id, location or status) is skipped and counted in one warning.
         """
         now = now or datetime.now(UTC)
         query = {"$filter": f"goalsOrganizationId eq '{self.params.goals_organization_id}'"}
-        response = self.api.request("GET", self.api.url(COLLECTION), params=query)
+        with within(LOOKUP_DEADLINE_S):
+            response = self.api.request("GET", self.api.url(COLLECTION), params=query)
         body = read_json(response, "Graph")
         items = body.get("value") if isinstance(body, dict) else None
         found: list[tuple[datetime, JobStatus]] = []
+        unreadable: list[str] = []
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or _guid(item.get("explorerViewId")) != self.params.explorer_view_id:
                 continue
-            job = self._from_entity(_entity(item), response, None)
+            try:
+                job = self._from_entity(_entity(item, sent_token(response)), response, None)
+            except UpstreamError as error:
+                unreadable.append(error.message)
+                continue
             created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
             if created is None or not not_before - CLOCK_SKEW <= created <= now + CLOCK_SKEW:
                 continue
             if job.state is not JobState.FAILED and (expires is None or expires > now):
                 found.append((created, job))
+        if unreadable:
+            log.warning(
+                "Viva Goals job list: skipped %d job(s) of this view that cannot be read (first: %s)",
+                len(unreadable),
+                clip(unreadable[0], 200),
+            )
         return [job for _, job in sorted(found, key=lambda pair: pair[0], reverse=True)]

@@ -98,8 +98,10 @@ class TargetRef(BaseModel):
 class CreateJobRequest(Contract):
     target: TargetInput
     exclude_job_ids: list[str] = []  # jobs this run gave up on: a look-up for our own job skips them
-    not_before: str | None = None  # the run's start: a job of ours cannot be older
-    instance_id: str | None = None  # for telemetry only: the run a log line or span belongs to
+    not_before: str | None = None  # when this create was first decided: a job of ours cannot be older
+    instance_id: str | None = (
+        None  # whose create: a look-up skips jobs other instances claim; names the run in telemetry
+    )
 
 
 class CheckJobRequest(Contract):

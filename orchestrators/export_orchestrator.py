@@ -164,6 +164,8 @@ class ExportRun:
         job_id = self.state.job_id
         creating = job_id is None
         if job_id is None:
+            if self.state.create_decided_at is None:  # the first attempt of this create: replay-safe clock
+                self.state = self.state.evolve(create_decided_at=to_iso(self.context.current_utc_datetime))
             self.phase = "creating"
             self._publish_status()
             answer = yield from self._call(names.CREATE_JOB, self._create_request(), JobAnswer)
@@ -245,6 +247,7 @@ class ExportRun:
             last_error=reason,
             waits_without_progress=0,
             discarded_job_ids=discarded[-(self.settings.max_recreations + 1) :],
+            create_decided_at=None,
         )
         self.job = None
 
@@ -364,11 +367,12 @@ class ExportRun:
         return read_answer(recorded, answer, f"activity {name}")
 
     def _create_request(self) -> CreateJobRequest:
-        """The create call also names the jobs this run gave up on, so a look-up for our own job skips them."""
+        """The create call also names the jobs this run gave up on, so a look-up for our own job skips them,
+        when this create was first decided (no job of ours is older) and whose create it is (for claims)."""
         return CreateJobRequest(
             target=self.target,
             exclude_job_ids=self.state.discarded_job_ids,
-            not_before=self.state.started_at,
+            not_before=self.state.create_decided_at or self.state.started_at,
             instance_id=self.context.instance_id,
         )
 

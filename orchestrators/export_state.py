@@ -39,6 +39,9 @@ class ExportState(BaseModel):
     generation: int = 1
     last_error: str | None = None
     discarded_job_ids: list[str] = Field(default_factory=list)  # failed/expired jobs never to be found again
+    # When this run first decided to create its current job (orchestration clock): a look-up adopts only a job
+    # created after it, less the clock skew bound. Kept across retries of that create, cleared on a re-creation.
+    create_decided_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -39,3 +39,14 @@ def manifest_blob_name(target: str, job_id: str) -> str:
 
 def latest_blob_name(target: str) -> str:
     return f"{_target(target)}/latest.json"
+
+
+def claims_prefix(target: str) -> str:
+    return f"{_target(target)}/claims/"
+
+
+def claim_blob_name(target: str, instance_id: str) -> str:
+    """Which upstream job one orchestration instance polls: one small blob per instance (see sinks.job_claims)."""
+    return (
+        claims_prefix(target) + hashlib.sha256(instance_id.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".json"
+    )

@@ -5,6 +5,11 @@ listing blobs. `latest.json` is replaced with ETag conditions so two runs
 finishing together never lose an update, and an older export never replaces a
 newer one. "Newer" means the upstream snapshot's creation time, compared as a
 moment (never as text): two runs may commit their copies in either order.
+The upstream's clock is not trusted beyond that: a creation time later than
+the manifest's own commit plus the clock-skew bound (year 9999) is read as
+unknown, and when either side has no usable creation time the two are
+ordered by commit time alone (a commit time is never weighed against an
+upstream time).
 A `latest.json` we cannot read (hand-edited, another tool's schema) is treated
 as absent and replaced, under the ETag it had, rather than failing every later
 download of the target; one written by a release this one does not read
@@ -26,7 +31,7 @@ from pydantic import ConfigDict, ValidationError
 
 from connectors.base import ContractError, ErrorKind
 from connectors.redaction import clip
-from connectors.timestamps import parse_timestamp
+from connectors.timestamps import not_after, parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
 from sinks.blob_ref import BlobRef
 from versioned import UnsupportedVersion, Versioned
@@ -49,14 +54,28 @@ class ExportManifest(Versioned):
     created_at: str | None  # the upstream job's creation
     completed_at: str  # when our copy was committed
     upstream_expires_at: str | None
+    # The upstream's Content-Type when it was not a usable media type (redacted, cut): the blob then says
+    # application/octet-stream. None when the upstream's own value was used.
+    refused_content_type: str | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), indent=2).encode()
 
-    def snapshot_order(self) -> tuple[datetime, datetime]:
-        """What "newer" means: the upstream snapshot's creation, then our commit; unreadable times sort first."""
-        committed = parse_timestamp(self.completed_at) or datetime.min.replace(tzinfo=UTC)
-        return parse_timestamp(self.created_at) or committed, committed
+    def committed(self) -> datetime:
+        """When our copy was committed; an unreadable time sorts first."""
+        return parse_timestamp(self.completed_at) or datetime.min.replace(tzinfo=UTC)
+
+    def upstream_created(self) -> datetime | None:
+        """The upstream snapshot's creation, unless unreadable or later than our commit plus the skew bound."""
+        committed = parse_timestamp(self.completed_at)
+        return None if committed is None else parse_timestamp(not_after(self.created_at, committed))
+
+    def is_newer_than(self, other: ExportManifest) -> bool:
+        """What "newer" means: both upstream creations when both are usable and differ, else our commits."""
+        mine, theirs = self.upstream_created(), other.upstream_created()
+        if mine is not None and theirs is not None and mine != theirs:
+            return mine > theirs
+        return self.committed() > other.committed()
 
 
 def write_manifest(container: ContainerClient, manifest: ExportManifest) -> str:
@@ -114,7 +133,7 @@ def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:
             except ResourceExistsError:
                 continue
         existing = _readable(current.readall(), blob.blob_name)
-        if existing is not None and existing.snapshot_order() > manifest.snapshot_order():
+        if existing is not None and existing.is_newer_than(manifest):
             return False
         try:
             blob.upload_blob(

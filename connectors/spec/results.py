@@ -47,9 +47,16 @@ class SpecResults(Protocol):
 class ChunkStream:
     """A `ContentStream` over chunks that are already decoded (a zip member, a gunzipped file, a read page)."""
 
-    def __init__(self, chunks: Iterable[bytes], content_type: str, content_length: int | None = None) -> None:
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        content_type: str,
+        content_length: int | None = None,
+        refused_content_type: str | None = None,
+    ) -> None:
         self._chunks = iter(chunks)
-        self.content_type = content_type
+        self.content_type = content_type  # already checked (`media_types`) or the spec's own media type
+        self.refused_content_type = refused_content_type
         self.content_length = content_length
 
     def iter_bytes(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import threading
@@ -26,6 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -571,6 +573,54 @@ def activity_crashed_once(trial: Trial) -> Outcome:
     return Outcome(result, target)
 
 
+def own_job_look_up_refused(status: int, body: Any) -> Callable[[Trial], Outcome]:
+    """The list of jobs before the create answers `status` every time: the look-up is skipped, not retried."""
+
+    def row(trial: Trial) -> Outcome:
+        caplog: pytest.LogCaptureFixture = trial.request.getfixturevalue("caplog")
+        caplog.set_level(logging.WARNING)
+        trial.sim.inject("graph.list", status=status, body=body, count=100)
+        target = viva_target(trial.sim)
+        result = trial.run(target)
+        assert len(trial.sim.stats.requests_for("graph.list")) == 1  # never retried
+        assert len(trial.sim.stats.requests_for("graph.create")) == 1
+        assert trial.calls[names.CREATE_JOB] == 1  # the create went on at once: no failure, no wait before it
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1, warned
+        assert GRAPH_FIXTURE_TOKEN not in caplog.text
+        return Outcome(result, target)
+
+    return row
+
+
+def malformed_job_in_the_list() -> Any:
+    old = {"id": "j" * 10_000, "status": "succeeded", "createdDateTime": "2026-01-01T00:00:00Z", "explorerViewId": VIEW}
+    return {"value": [old]}
+
+
+def recreation_looks_up_from_its_own_create(trial: Trial) -> Outcome:
+    """A look-up adopts only jobs created after this create was first decided: a re-creation hours into a run
+    does not reach back to the run's start, and a retried create keeps the moment of its first attempt."""
+    trial.sim.config.fail_jobs = 1
+    trial.sim.config.retry_after_s = 600
+    trial.sim.inject("graph.create", status=503, retry_after=60)  # the first create is retried once
+    requests: list[dict[str, Any]] = []
+
+    def recording_create(payload: Any) -> Any:
+        requests.append(payload)
+        return ACTIVITIES[names.CREATE_JOB](payload)
+
+    trial.overrides[names.CREATE_JOB] = recording_create
+    target = viva_target(trial.sim, ceiling_s=600)
+    result = trial.run(target)
+    first, retried, recreated = (datetime.fromisoformat(r["not_before"].replace("Z", "+00:00")) for r in requests)
+    assert retried == first  # the same create, retried: the moment of its first attempt
+    assert recreated - first >= timedelta(seconds=600)  # after the failed job's polls, not the run's start
+    assert {r["instance_id"] for r in requests} == {result.instance_id}
+    assert result.output["recreations"] == 1
+    return Outcome(result, target)
+
+
 ROWS = [
     pytest.param(throttled_with_escalating_retry_after, id="429-storm-escalating-retry-after"),
     pytest.param(burst_of_server_errors, id="5xx-burst"),
@@ -595,6 +645,12 @@ ROWS = [
     pytest.param(huge_strings_from_the_upstream, id="huge-upstream-strings"),
     pytest.param(latest_json_hand_edited, id="latest-json-hand-edited"),
     pytest.param(activity_crashed_once, id="activity-crashed-once"),
+    pytest.param(own_job_look_up_refused(403, graph_error("Forbidden", f"no {GRAPH_FIXTURE_TOKEN}")), id="list-403"),
+    pytest.param(own_job_look_up_refused(404, None), id="list-404"),
+    pytest.param(own_job_look_up_refused(400, graph_error("badRequest", "Invalid filter clause")), id="list-400"),
+    pytest.param(own_job_look_up_refused(500, None), id="list-500-every-time"),
+    pytest.param(own_job_look_up_refused(200, malformed_job_in_the_list()), id="list-with-a-malformed-job"),
+    pytest.param(recreation_looks_up_from_its_own_create, id="recreation-looks-up-from-its-own-create"),
 ]
 
 

@@ -94,6 +94,38 @@ def test_latest_compares_times_as_moments_not_as_text(container: ContainerClient
     assert latest.job_id == "later"
 
 
+@pytest.mark.parametrize("future", ["9999-12-31T23:59:59Z", "2027-01-01T00:10:00Z"])
+def test_an_upstream_creation_time_in_the_future_does_not_pin_latest(container: ContainerClient, future: str) -> None:
+    # committed at 2027-01-01T00:00: a creation time beyond that plus the clock-skew bound is unreadable
+    pinned = manifest("2027-01-01T00:00:00Z", "far-future", created_at=future)
+    assert update_latest(container, pinned)
+    later = manifest("2027-01-02T00:00:00Z", "honest", created_at="2027-01-01T00:05:00Z")
+    assert update_latest(container, later)
+    latest = read_latest(container, "t")
+    assert latest is not None
+    assert latest.job_id == "honest"
+
+
+def test_a_creation_time_within_the_skew_bound_still_orders_latest(container: ContainerClient) -> None:
+    slightly_ahead = manifest("2027-01-01T00:00:00Z", "ahead", created_at="2027-01-01T00:04:00Z")
+    assert update_latest(container, slightly_ahead)
+    assert not update_latest(container, manifest("2027-01-01T00:01:00Z", "older", created_at="2027-01-01T00:03:00Z"))
+    latest = read_latest(container, "t")
+    assert latest is not None
+    assert latest.job_id == "ahead"
+
+
+def test_commit_time_is_compared_only_with_commit_time(container: ContainerClient) -> None:
+    # the first has no upstream time; its commit time must not be weighed against the other's creation time
+    no_upstream_time = manifest("2027-01-01T12:00:00Z", "no-created")
+    committed_later = manifest("2027-01-01T13:00:00Z", "created-earlier", created_at="2027-01-01T11:00:00Z")
+    assert update_latest(container, no_upstream_time)
+    assert update_latest(container, committed_later)
+    latest = read_latest(container, "t")
+    assert latest is not None
+    assert latest.job_id == "created-earlier"
+
+
 @pytest.mark.parametrize("foreign", [b'{"schema": "theirs", "points_to": "x"}', b"not json at all \xff", b""])
 def test_an_unreadable_latest_is_replaced_not_fatal(container: ContainerClient, foreign: bytes) -> None:
     container.upload_blob(latest_blob_name("t"), foreign)
