@@ -102,13 +102,15 @@ def freshness_main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except AzureError as exc:
-        print(
-            f"error: storage: {clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 300)}",
-            file=sys.stderr,
-        )
-        return 1
+        return _storage_failed(exc)
     print("\n".join(json.dumps(r.to_json()) for r in rows) if args.json else freshness_text(rows))
     return 0
+
+
+def _storage_failed(exc: AzureError) -> int:
+    """Exit 1 with the storage error's first line (bounded): the table could not be read."""
+    print(f"error: storage: {clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 300)}", file=sys.stderr)
+    return 1
 
 
 # -- runs -----------------------------------------------------------------------------------------------------
@@ -243,10 +245,6 @@ def runs_main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except AzureError as exc:
-        print(
-            f"error: storage: {clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 300)}",
-            file=sys.stderr,
-        )
-        return 1
+        return _storage_failed(exc)
     print("\n".join(json.dumps(r.to_json()) for r in rows) if args.json else runs_text(rows))
     return 0
