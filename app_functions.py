@@ -9,13 +9,16 @@ orchestrators may import to call each other and the activities.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from activities.export_activities import ACTIVITIES
+from activities import export_activities, scheduler_activities
 from orchestrators import names, scheduled_exports
 from orchestrators.export_orchestrator import export_orchestrator
 
+# A live view of both tables (not a copy), so a test that swaps one activity swaps it here too.
+ACTIVITIES: Mapping[str, Callable[[Any], Any]] = ChainMap(export_activities.ACTIVITIES, scheduler_activities.ACTIVITIES)
 ORCHESTRATORS: Mapping[str, Callable[..., Any]] = {
     names.EXPORT_ORCHESTRATION: export_orchestrator,
     **scheduled_exports.ORCHESTRATORS,
