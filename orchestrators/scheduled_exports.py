@@ -17,18 +17,19 @@ export in flight instead of K. Nothing here relies on re-yielding a task.
 Which export a lane runs next: claimed, not dealt. Dealing the list into
 lanes in advance (round-robin, as this module did) pays for uneven exports:
 with durations between 5 and 120 minutes, 40 exports at K = 8 took 1.61x the
-ideal K-wide window, because a lane that drew long exports ran on while others
+ideal K-wide window in issue 19's measurement, because a lane that drew long exports ran on while others
 sat idle. Dealing longest-first would fix that only when every duration is
 known, and a first run knows none. So a free lane claims the next export
 through an activity (`sinks.claim_book`), which is a list scheduler: no slot
-idles while exports wait, whatever their lengths (about 1.15-1.26x on a first
-run of 40, where the last export claimed may be a long one). And the claim
-order is longest-first by each target's last observed duration (its
-`latest.json` knows when the upstream job was created and when we stored its
-result), with targets never exported yet first: a later run starts the long
-exports early and fills in with the short ones (about 1.02-1.05x for 40, with
-durations varying by 10 % between runs). Both cases are printed by the fan-out
-benchmark. Claims must survive the host's protocol: an activity may run twice
+idles while exports wait, whatever their lengths; what remains is the last
+exports claimed, which may be long. And the claim order is longest-first by
+each target's last observed duration (its `latest.json` knows when the
+upstream job was created and when we stored its result), with targets never
+exported yet first: a later run starts the long exports early and fills in
+with the short ones. The fan-out benchmark measured, for 40 exports at K = 8,
+1.11x the ideal window on a first run and 1.05x on a later one (durations
+varying by 10 % between runs), where the round-robin deal of the same lengths
+takes 1.35x (docs/benchmarks.md). Claims must survive the host's protocol: an activity may run twice
 for one call, so lane n's k-th claim is recorded under (n, k) and answered the
 same every time; the lane's history records the answer, so replays never
 claim again. External events from children (the other way to hear that a slot
