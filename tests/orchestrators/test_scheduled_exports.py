@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from activities.scheduler_activities import claim_order, last_duration_s
 from app_functions import ACTIVITIES, ORCHESTRATORS
 from local.runner import LocalRunner, RunnerEvent
 from local.simulator import Simulator
@@ -149,9 +150,13 @@ def test_a_terminated_lane_keeps_the_cap_and_its_exports_run_on_other_lanes() ->
         thread = threading.Thread(target=drive, daemon=True)
         thread.start()
         wait_until(lambda: len(gauge.started) >= 4)
-        stored = runner.store.load(lane)
-        assert stored is not None
-        running = stored.custom_status["running"]
+
+        def lane_running() -> str | None:
+            stored = runner.store.load(lane)
+            return stored.custom_status.get("running") if stored and stored.custom_status else None
+
+        wait_until(lambda: lane_running() is not None)  # not between two exports
+        running = lane_running()
         runner.terminate(lane, "stop this lane")
         thread.join(60)
         assert results
@@ -212,3 +217,14 @@ def test_at_most_k_upstream_jobs_run_at_once(simulator: Simulator) -> None:
     assert simulator.stats.jobs_created["sailpoint"] == 10
     assert counter.peak == 3
     assert gauge.peak == 3  # the cap is reached and never passed
+
+
+def test_a_plan_is_claimed_unknown_durations_first_then_longest_first() -> None:
+    exports = toy_plan([1.0] * 5)
+    container = StorageSettings.from_env().container_client()
+    for name, seconds in (("ok-0001", 60.0), ("ok-0003", 3600.0), ("ok-0004", 600.0)):
+        record_last_run(container, name, seconds)
+    durations = [last_duration_s(container, e["target"]["name"]) for e in exports]
+    assert durations == [None, 60.0, None, 3600.0, 600.0]
+    ordered = [e["target"]["name"] for e in claim_order(exports, durations)]
+    assert ordered == ["ok-0000", "ok-0002", "ok-0003", "ok-0004", "ok-0001"]
