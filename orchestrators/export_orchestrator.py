@@ -118,7 +118,9 @@ class ExportRun:
         self.settings = request.target.poll if request else PollSettings()
         now = context.current_utc_datetime
         self.state = (request.state if request else None) or ExportState(
-            started_at=to_iso(now), deadline_at=to_iso(now + timedelta(seconds=self.settings.deadline_s))
+            started_at=to_iso(now),
+            deadline_at=to_iso(now + timedelta(seconds=self.settings.deadline_s)),
+            job_started_at=to_iso(now),
         )
         self.job: JobStatus | None = None
         self.phase: Phase = "starting"
@@ -245,6 +247,7 @@ class ExportRun:
             last_error=reason,
             waits_without_progress=0,
             discarded_job_ids=discarded[-(self.settings.max_recreations + 1) :],
+            job_started_at=to_iso(self.context.current_utc_datetime),  # the next job is young, whatever the run's age
         )
         self.job = None
 
@@ -254,7 +257,7 @@ class ExportRun:
         now = self.context.current_utc_datetime
         wait_s = next_wait(
             now=now,
-            started=_parse_iso(self.state.started_at),
+            started=_parse_iso(self.state.job_started_at or self.state.started_at),
             deadline=_parse_iso(self.state.deadline_at),
             retry_after_s=retry_after_s,
             attempt=attempt,

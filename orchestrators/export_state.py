@@ -39,6 +39,9 @@ class ExportState(BaseModel):
     generation: int = 1
     last_error: str | None = None
     discarded_job_ids: list[str] = Field(default_factory=list)  # failed/expired jobs never to be found again
+    # When work on the current job began (the run's start, then each re-creation): the age polling counts from.
+    # States written before it existed lack it; they read as None and count from `started_at`, as they did.
+    job_started_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
