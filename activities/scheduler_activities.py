@@ -3,6 +3,10 @@
 The order is longest-first by each target's last observed duration, read from its `latest.json` (the upstream
 job's creation to our commit of its result); targets never exported yet come first, in the tick's order, since
 nothing says they are short. Claims themselves are `sinks.claim_book`'s, idempotent per lane and claim number.
+
+What repeating cannot fix is answered, not raised: a request that cannot be decoded, a claim book of another
+release or a skipped claim number is a permanent `ContractError` (`Failure`), so the scheduler fails at once
+naming it instead of retrying it. A storage error is raised, and the scheduler's retry policy waits it out.
 """
 
 from __future__ import annotations
@@ -15,13 +19,22 @@ from typing import Any, TypeVar
 from azure.storage.blob import ContainerClient
 from pydantic import ValidationError
 
+from connectors.base import ContractError, ErrorKind
 from connectors.timestamps import parse_timestamp
 from orchestrators import names
-from orchestrators.contracts import ScheduledExport
-from orchestrators.scheduler_contracts import ClaimAnswer, CloseRequest, LaneInput, PlanAnswer, PlanRequest
+from orchestrators.contracts import Failure, ScheduledExport, undecodable
+from orchestrators.scheduler_contracts import (
+    ClaimAnswer,
+    CloseAnswer,
+    CloseRequest,
+    LaneInput,
+    PlanAnswer,
+    PlanRequest,
+)
 from sinks import claim_book
 from sinks.manifest import read_latest
 from sinks.storage_clients import StorageSettings
+from versioned import UnsupportedVersion
 
 log = logging.getLogger(__name__)
 READERS = 16  # latest.json reads in flight while planning
@@ -53,7 +66,31 @@ def claim_order(exports: list[E], durations: list[float | None]) -> list[E]:
     return [exports[i] for i in ranked]
 
 
+def _answered(activity: str, call: Callable[[], Payload]) -> Payload:
+    """`call`'s answer, or the permanent failure for what no repetition could fix (storage errors propagate)."""
+    try:
+        return call()
+    except (ValidationError, UnsupportedVersion, ValueError) as exc:
+        failure = undecodable(f"{activity}'s request or claim book", exc)
+    except claim_book.ClaimError as exc:
+        failure = ContractError(ErrorKind.PERMANENT, f"{activity}: {exc}")
+    log.warning("%s failed for good: %s", activity, failure)
+    return Failure(error=failure).to_json()
+
+
 def plan_scheduled_exports(payload: Payload) -> Payload:
+    return _answered(names.PLAN_SCHEDULED_EXPORTS, lambda: _plan(payload))
+
+
+def claim_scheduled_export(payload: Payload) -> Payload:
+    return _answered(names.CLAIM_SCHEDULED_EXPORT, lambda: _claim(payload))
+
+
+def close_scheduled_exports(payload: Payload) -> Payload:
+    return _answered(names.CLOSE_SCHEDULED_EXPORTS, lambda: _close(payload))
+
+
+def _plan(payload: Payload) -> Payload:
     request = PlanRequest.from_json(payload)
     container = _container()
     names_ = [e.target.name for e in request.exports]
@@ -66,7 +103,7 @@ def plan_scheduled_exports(payload: Payload) -> Payload:
     return PlanAnswer(count=count, known=known).to_json()
 
 
-def claim_scheduled_export(payload: Payload) -> Payload:
+def _claim(payload: Payload) -> Payload:
     lane = LaneInput.from_json(payload)
     container = _container()
     reported = lane.reported.to_json() if lane.reported else None
@@ -75,9 +112,9 @@ def claim_scheduled_export(payload: Payload) -> Payload:
     return ClaimAnswer(index=index, export=ScheduledExport.model_validate(export) if export else None).to_json()
 
 
-def close_scheduled_exports(payload: Payload) -> Payload:
+def _close(payload: Payload) -> Payload:
     request = CloseRequest.from_json(payload)
-    return claim_book.close_plan(_container(), request.plan_id)
+    return CloseAnswer.model_validate({"outcomes": claim_book.close_plan(_container(), request.plan_id)}).to_json()
 
 
 ACTIVITIES: dict[str, Callable[[Payload], Payload]] = {

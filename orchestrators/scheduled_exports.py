@@ -69,19 +69,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Generator, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
+from connectors.base import ExportError
 from orchestrators import names
-from orchestrators.contracts import SchedulePlan, decode
+from orchestrators.contracts import Contract, SchedulePlan, decode, read_answer
 from orchestrators.export_state import ExportInput
 from orchestrators.scheduler_contracts import (
     ClaimAnswer,
+    CloseAnswer,
     CloseRequest,
     LaneInput,
     LaneStatus,
     Outcome,
+    PlanAnswer,
     PlanRequest,
     Reported,
     SchedulerStatus,
@@ -89,12 +92,21 @@ from orchestrators.scheduler_contracts import (
 
 Context = Any
 Steps = Generator[Any, Any, dict[str, str]]
+A = TypeVar("A", bound=Contract)
 # A storage hiccup in a scheduler activity is waited out (5 s apart, 10 tries); a lane still failing fails the parent.
 CLAIM_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=10)
 
 
 class LaneFailed(Exception):
     """A lane ended without its summary (terminated, or a bug); the other lanes are not affected."""
+
+
+def answered(answer: Any, kind: type[A], activity: str) -> A:
+    """A scheduler activity's answer; what it answered instead (a permanent failure) is raised, failing at once."""
+    result = read_answer(answer, kind, activity)
+    if isinstance(result, ExportError):
+        raise result
+    return result
 
 
 def plan_id(parent_id: str, export_ids: Iterable[str]) -> str:
@@ -116,8 +128,14 @@ def scheduled_exports_orchestrator(context: Context) -> Steps:
     if not exports:
         return {}
     plan = plan_id(context.instance_id, (e.instance_id for e in exports))
-    yield context.call_activity_with_retry(
-        names.PLAN_SCHEDULED_EXPORTS, CLAIM_RETRY, PlanRequest(plan_id=plan, exports=exports).to_json()
+    answered(
+        (
+            yield context.call_activity_with_retry(
+                names.PLAN_SCHEDULED_EXPORTS, CLAIM_RETRY, PlanRequest(plan_id=plan, exports=exports).to_json()
+            )
+        ),
+        PlanAnswer,
+        names.PLAN_SCHEDULED_EXPORTS,
     )
     tasks = [
         context.call_sub_orchestrator(
@@ -131,19 +149,25 @@ def scheduled_exports_orchestrator(context: Context) -> Steps:
         reason = str(exc).split("\n", 1)[0].strip()
         message = f"a scheduler lane did not finish ({reason}); the other lanes go on with their exports"
         raise LaneFailed(message) from None
-    outcomes: dict[str, str] = yield context.call_activity_with_retry(
-        names.CLOSE_SCHEDULED_EXPORTS, CLAIM_RETRY, CloseRequest(plan_id=plan).to_json()
+    closed = answered(
+        (
+            yield context.call_activity_with_retry(
+                names.CLOSE_SCHEDULED_EXPORTS, CLAIM_RETRY, CloseRequest(plan_id=plan).to_json()
+            )
+        ),
+        CloseAnswer,
+        names.CLOSE_SCHEDULED_EXPORTS,
     )
-    return outcomes
+    return dict(closed.outcomes)
 
 
 def scheduled_exports_lane(context: Context) -> Steps:
     """One claim and, if it got an export, that export; then continue as new with the next claim number."""
     lane = decode(context.get_input(), LaneInput, "a scheduler lane's input")
-    answer = decode(
+    answer = answered(
         (yield context.call_activity_with_retry(names.CLAIM_SCHEDULED_EXPORT, CLAIM_RETRY, lane.to_json())),
         ClaimAnswer,
-        "the answer of the claim activity",
+        names.CLAIM_SCHEDULED_EXPORT,
     )
     if answer.export is None:
         context.set_custom_status(LaneStatus(claims=lane.claim, running=None).to_json())

@@ -50,6 +50,10 @@ class CloseRequest(Contract):
     plan_id: str
 
 
+class CloseAnswer(Contract):
+    outcomes: dict[str, Outcome]  # export instance id -> outcome, for every export whose lane reported it
+
+
 class SchedulerStatus(Contract):
     """The scheduler orchestration's custom status."""
 

@@ -26,6 +26,7 @@ from orchestrators.contracts import (
 from orchestrators.export_state import ExportInput
 from orchestrators.scheduler_contracts import (
     ClaimAnswer,
+    CloseAnswer,
     CloseRequest,
     LaneInput,
     LaneStatus,
@@ -185,6 +186,7 @@ SHAPES: dict[str, tuple[dict[str, Any], Reader, Writer, int]] = {
         2,
     ),
     "scheduler close request": ({"plan_id": "p"}, CloseRequest.from_json, lambda v: v.to_json(), 2),
+    "scheduler close answer": ({"outcomes": {"export-x": "failed"}}, CloseAnswer.from_json, lambda v: v.to_json(), 2),
     "scheduler custom status": ({"exports": 9, "lanes": 4}, SchedulerStatus.from_json, lambda v: v.to_json(), 2),
     "scheduler lane custom status": (
         {"claims": 2, "running": "export-x"},

@@ -3,6 +3,7 @@ replays, and exact termination. The claims live in Azurite, as they would in the
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -247,3 +248,22 @@ def test_the_scheduler_activities_are_observed_like_the_exports_activities() -> 
     assert ran[names.PLAN_SCHEDULED_EXPORTS] == 1
     assert ran[names.CLAIM_SCHEDULED_EXPORT] == 3 + 2
     assert ran[names.CLOSE_SCHEDULED_EXPORTS] == 1
+
+
+def test_a_claim_book_of_an_unknown_release_fails_the_scheduler_at_once_naming_both_versions() -> None:
+    """Repeating cannot fix it: answered as a permanent failure, never retried by the scheduler's retry policy."""
+    container = StorageSettings.from_env().container_client()
+    book = {"schema_version": 7, "plan_id": "other", "count": 0, "next": 0, "lanes": {}, "outcomes": {}}
+    container.upload_blob(claim_book.CLAIMS_BLOB, json.dumps(book).encode(), overwrite=True)
+    telemetry = recorded()
+    before = Counter(str((s.attributes or {}).get("activity")) for s in telemetry.finished_spans())
+    try:
+        result, gauge = run_toys(toy_plan([1.0] * 3), 2)
+    finally:
+        container.delete_blob(claim_book.CLAIMS_BLOB)
+    assert result.status == "Failed"
+    assert "schema version 7" in str(result.error)
+    assert "reads 1 and 2" in str(result.error)
+    ran = Counter(str((s.attributes or {}).get("activity")) for s in telemetry.finished_spans()) - before
+    assert ran[names.PLAN_SCHEDULED_EXPORTS] == 1  # once: not retried
+    assert not gauge.started  # no export started
