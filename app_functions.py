@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from activities import export_activities
+from activities import export_activities, scheduler_activities
 from activities.observed import observe
 from orchestrators import names, scheduled_exports
 from orchestrators.export_orchestrator import export_orchestrator
@@ -26,21 +26,24 @@ ORCHESTRATORS: Mapping[str, Callable[..., Any]] = {
 Activity = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _as_registered(name: str) -> Activity:
-    """The activity under `name` in `export_activities.ACTIVITIES`, looked up at each call: an entry replaced
-    there (as tests replace one to inject a fault) is what runs, as when this table was that very dict."""
-    original = export_activities.ACTIVITIES[name]
+def _as_registered(table: Mapping[str, Activity], name: str) -> Activity:
+    """The activity under `name` in its module's `table`, looked up at each call: an entry replaced there (as
+    tests replace one to inject a fault) is what runs, as when this table was that very dict."""
+    original = table[name]
 
     @functools.wraps(original)
     def call(payload: dict[str, Any]) -> dict[str, Any]:
-        return export_activities.ACTIVITIES[name](payload)
+        return table[name](payload)
 
     return call
 
 
-# Each activity observed the same way (log attributes, a span, the metrics only activities may emit).
+# Each activity, the export's and the scheduler's, observed the same way (log attributes, a span, the metrics
+# only activities may emit).
 ACTIVITIES: Mapping[str, Activity] = {
-    name: observe(name, _as_registered(name)) for name in export_activities.ACTIVITIES
+    name: observe(name, _as_registered(table, name))
+    for table in (export_activities.ACTIVITIES, scheduler_activities.ACTIVITIES)
+    for name in table
 }
 
 __all__ = ["ACTIVITIES", "ORCHESTRATORS"]

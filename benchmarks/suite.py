@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "replay":
                 settings = args.polls_per_generation or [2 * args.polls, 50]
                 replay_cost.run(args.polls, settings, storage)
+                print()
+                replay_cost.run_lanes(storage)
             else:
                 fanout.run(args.targets, args.max_in_flight, storage, keep_rate_limit=args.keep_rate_limit)
+                print()
+                fanout.run_mixed(storage, max_in_flight=args.max_in_flight)
     print(f"\n(all sections: {time.perf_counter() - began:.0f} s)")
     return 0

@@ -219,12 +219,6 @@ class SchedulePlan(Contract):
     max_in_flight: int | None = None  # at least 1 is used
 
 
-class LanePlan(Contract):
-    """A scheduler lane's input: the exports it runs one after the other."""
-
-    exports: list[ScheduledExport]
-
-
 class ExportOutcome(Contract):
     """A succeeded export orchestration's output: what the CLI prints and the status API returns."""
 

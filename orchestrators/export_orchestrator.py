@@ -118,7 +118,9 @@ class ExportRun:
         self.settings = request.target.poll if request else PollSettings()
         now = context.current_utc_datetime
         self.state = (request.state if request else None) or ExportState(
-            started_at=to_iso(now), deadline_at=to_iso(now + timedelta(seconds=self.settings.deadline_s))
+            started_at=to_iso(now),
+            deadline_at=to_iso(now + timedelta(seconds=self.settings.deadline_s)),
+            job_started_at=to_iso(now),
         )
         self.job: JobStatus | None = None
         self.phase: Phase = "starting"
@@ -164,8 +166,6 @@ class ExportRun:
         job_id = self.state.job_id
         creating = job_id is None
         if job_id is None:
-            if self.state.create_decided_at is None:  # the first attempt of this create: replay-safe clock
-                self.state = self.state.evolve(create_decided_at=to_iso(self.context.current_utc_datetime))
             self.phase = "creating"
             self._publish_status()
             answer = yield from self._call(names.CREATE_JOB, self._create_request(), JobAnswer)
@@ -247,7 +247,7 @@ class ExportRun:
             last_error=reason,
             waits_without_progress=0,
             discarded_job_ids=discarded[-(self.settings.max_recreations + 1) :],
-            create_decided_at=None,
+            job_started_at=to_iso(self.context.current_utc_datetime),  # the next job is young, whatever the run's age
         )
         self.job = None
 
@@ -257,7 +257,7 @@ class ExportRun:
         now = self.context.current_utc_datetime
         wait_s = next_wait(
             now=now,
-            started=_parse_iso(self.state.started_at),
+            started=_parse_iso(self.state.job_started_at or self.state.started_at),
             deadline=_parse_iso(self.state.deadline_at),
             retry_after_s=retry_after_s,
             attempt=attempt,
@@ -372,7 +372,9 @@ class ExportRun:
         return CreateJobRequest(
             target=self.target,
             exclude_job_ids=self.state.discarded_job_ids,
-            not_before=self.state.create_decided_at or self.state.started_at,
+            # The current job's start (the run's, or its re-creation's): a look-up adopts only a job created after
+            # it, less the clock skew bound. States of the release before it count from the run's start.
+            not_before=self.state.job_started_at or self.state.started_at,
             instance_id=self.context.instance_id,
         )
 

@@ -39,9 +39,10 @@ class ExportState(BaseModel):
     generation: int = 1
     last_error: str | None = None
     discarded_job_ids: list[str] = Field(default_factory=list)  # failed/expired jobs never to be found again
-    # When this run first decided to create its current job (orchestration clock): a look-up adopts only a job
-    # created after it, less the clock skew bound. Kept across retries of that create, cleared on a re-creation.
-    create_decided_at: str | None = None
+    # When work on the current job began (the run's start, then each re-creation; orchestration clock): the age
+    # polling counts from, and the lower bound of the look-up for a job of ours (less the clock skew bound). States
+    # written before it existed lack it; they read as None and count from `started_at`, as they did.
+    job_started_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

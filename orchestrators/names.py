@@ -9,3 +9,6 @@ PUBLISH_EVENT = "publish_export_event"
 
 SCHEDULED_EXPORTS_ORCHESTRATION = "scheduled_exports_orchestrator"
 SCHEDULED_EXPORTS_LANE = "scheduled_exports_lane"
+PLAN_SCHEDULED_EXPORTS = "plan_scheduled_exports"
+CLAIM_SCHEDULED_EXPORT = "claim_scheduled_export"
+CLOSE_SCHEDULED_EXPORTS = "close_scheduled_exports"

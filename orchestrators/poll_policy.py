@@ -63,8 +63,9 @@ def next_wait(
 ) -> float | None:
     """Seconds to wait before the next call, or None when the deadline has passed.
 
-    `started` is when the export began working on the job (its age is counted
-    from there); `attempt` counts consecutive waits without progress (polls of a
+    `started` is when the export began working on the job being polled (its
+    age is counted from there: a re-created job is young again, however old
+    the run); `attempt` counts consecutive waits without progress (polls of a
     running job, or transient failures in a row). Both only shape our own backoff.
     """
     remaining = (deadline - now).total_seconds()

@@ -19,12 +19,21 @@ from orchestrators.contracts import (
     ExportProgress,
     Failure,
     JobAnswer,
-    LanePlan,
     PublishRequest,
     SchedulePlan,
     StoredExport,
 )
 from orchestrators.export_state import ExportInput
+from orchestrators.scheduler_contracts import (
+    ClaimAnswer,
+    CloseAnswer,
+    CloseRequest,
+    LaneInput,
+    LaneStatus,
+    PlanAnswer,
+    PlanRequest,
+    SchedulerStatus,
+)
 from sinks.events import EVENT_DATASCHEMA, build_export_event, read_event_data, to_json_dict
 from sinks.manifest import ExportManifest
 from targets import Target
@@ -157,9 +166,31 @@ SHAPES: dict[str, tuple[dict[str, Any], Reader, Writer, int]] = {
         lambda v: v.to_json(),
         2,
     ),
-    "scheduler lane plan": (
-        {"exports": [{"target": TARGET, "run_key": "k", "instance_id": "i"}]},
-        LanePlan.from_json,
+    "scheduler lane input": (
+        {"plan_id": "p", "lane": 1, "claim": 3, "reported": {"index": 5, "outcome": "failed"}},
+        LaneInput.from_json,
+        lambda v: v.to_json(),
+        2,
+    ),
+    "scheduler plan request": (
+        {"plan_id": "p", "exports": [{"target": TARGET, "run_key": "k", "instance_id": "i"}]},
+        PlanRequest.from_json,
+        lambda v: v.to_json(),
+        2,
+    ),
+    "scheduler plan answer": ({"count": 4, "known": 2}, PlanAnswer.from_json, lambda v: v.to_json(), 2),
+    "scheduler claim answer": (
+        {"index": 0, "export": {"target": TARGET, "run_key": "k", "instance_id": "i"}},
+        ClaimAnswer.from_json,
+        lambda v: v.to_json(),
+        2,
+    ),
+    "scheduler close request": ({"plan_id": "p"}, CloseRequest.from_json, lambda v: v.to_json(), 2),
+    "scheduler close answer": ({"outcomes": {"export-x": "failed"}}, CloseAnswer.from_json, lambda v: v.to_json(), 2),
+    "scheduler custom status": ({"exports": 9, "lanes": 4}, SchedulerStatus.from_json, lambda v: v.to_json(), 2),
+    "scheduler lane custom status": (
+        {"claims": 2, "running": "export-x"},
+        LaneStatus.from_json,
         lambda v: v.to_json(),
         2,
     ),

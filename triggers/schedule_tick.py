@@ -6,8 +6,13 @@ duplicate tick finds the instance and starts nothing. A target whose earlier
 run is still going is skipped (and logged). All due exports go to one parent
 orchestration with a fixed id, which keeps at most K upstream jobs in flight;
 while it or any of its lanes is still working (a lane outlives a terminated
-parent), a tick starts nothing new, so the cap holds across ticks too. The
-instance query reads every page of the host's answer (`instance_status`).
+parent), a tick starts nothing new, so the cap holds across ticks too. An
+export of a scheduled target that is still running (a terminated lane's, or
+one the webhook started) takes one of the new parent's K slots, so the cap is
+on jobs, not on lanes. A parent terminated while its lanes still run (the
+scheduler cancelled) has its plan closed here, so its lanes start nothing
+more (`orchestrators.scheduled_exports`). The instance query reads every page
+of the host's answer (`instance_status`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import app_settings
 from orchestrators import names
 from orchestrators.contracts import ExportProgress, ScheduledExport, SchedulePlan
 from orchestrators.instance_ids import export_instance_id
+from sinks import claim_book
+from sinks.storage_clients import StorageSettings
 from targets import Target
 from targets.schedules import slot_run_key
 from triggers.instance_status import ACTIVE, query_instances, runtime_name
@@ -58,17 +65,29 @@ def busy_target_names(active: Iterable[Any]) -> set[str]:
     return {export.target for export in progress if export is not None}
 
 
+def close_scheduler_plan() -> None:
+    """Close the recorded scheduler plan: its lanes claim nothing more (`sinks.claim_book`)."""
+    claim_book.close_plan(StorageSettings.from_env().container_client())
+
+
 async def run_tick(
-    client: df.DurableOrchestrationClient, targets: Iterable[Target], now: datetime | None = None
+    client: df.DurableOrchestrationClient,
+    targets: Iterable[Target],
+    now: datetime | None = None,
+    close_plan: Callable[[], None] = close_scheduler_plan,
 ) -> str | None:
     """Start this tick's exports; the scheduler instance id, or None when nothing was started."""
-    if runtime_name(await client.get_status(SCHEDULER_INSTANCE)) in ACTIVE:
+    parent = runtime_name(await client.get_status(SCHEDULER_INSTANCE))
+    if parent in ACTIVE:
         log.info("the previous scheduler run is still working: due exports start at a later tick")
         return None
     active = await query_instances(client, ACTIVE)
     if any(status.name == names.SCHEDULED_EXPORTS_LANE for status in active):
-        log.info("a lane of an earlier scheduler run is still exporting: due exports start at a later tick")
+        if parent == "Terminated":  # the scheduler was cancelled: its lanes end after their current export
+            close_plan()
+        log.info("lanes of an ended scheduler run are finishing their exports: due exports start at a later tick")
         return None
+    targets = list(targets)
 
     async def exists(instance_id: str) -> bool:
         return runtime_name(await client.get_status(instance_id)) is not None
@@ -77,7 +96,12 @@ async def run_tick(
     plan = await plan_exports(targets, moment, exists, busy_target_names(active))
     if not plan:
         return None
-    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS"))
+    scheduled = {t.name for t in targets if t.schedule}
+    running = len(busy_target_names(active) & scheduled)  # their jobs count against the cap like the new ones
+    limit = int(app_settings.get("EXPORT_MAX_CONCURRENT_JOBS")) - running
+    if limit <= 0:
+        log.info("%d export(s) of scheduled targets still run, the cap's worth: due exports start later", running)
+        return None
     request = SchedulePlan(exports=plan, max_in_flight=limit).to_json()
     await client.start_new(names.SCHEDULED_EXPORTS_ORCHESTRATION, SCHEDULER_INSTANCE, request)
     log.info("scheduler started %d export(s), at most %d at once", len(plan), limit)

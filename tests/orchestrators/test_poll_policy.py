@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from activities.export_activities import ACTIVITIES
 from app_functions import ORCHESTRATORS
 from local.cli import run_export
-from local.runner import LocalRunner
+from local.runner import LocalRunner, RunnerEvent
 from local.simulator import Simulator
 from local.simulator.state import borrowed_clock
 from orchestrators import poll_policy
+from orchestrators.export_state import ExportState
 from orchestrators.poll_policy import MAX_SERVER_WAIT_S, PollSettings, backoff_s, next_wait
 from targets.poll_settings import MIN_WAIT_S
 from tests.support.targets import sailpoint_target
@@ -210,3 +211,36 @@ def test_a_sailpoint_job_is_noticed_within_a_quarter_of_its_age_on_the_runner(
     assert job.finished_at is not None
     age = (job.finished_at - job.created).total_seconds()  # at the poll that saw the job finished
     assert age - duration_s <= max(5, 0.25 * age)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("export_env")
+def test_a_re_created_job_is_polled_as_young_as_it_is(simulator: Simulator) -> None:
+    """The first job fails after 22 s and is re-created; every wait on the new job stays within a quarter of the
+    new job's own age (counted from the run's start, the waits grew to 8 and 11 s while the job was 10-18 s old)."""
+    simulator.config.job_polls, simulator.config.job_duration_s = None, 22.0
+    simulator.config.fail_jobs = 1
+    target = sailpoint_target(simulator, floor_s=5, ceiling_s=300)
+    waits: list[tuple[datetime, float]] = []
+
+    def note(event: RunnerEvent) -> None:
+        if event.kind == "timer_created":
+            waits.append((runner.clock.now(), float(event.detail["seconds"])))
+
+    runner = LocalRunner(ORCHESTRATORS, ACTIVITIES, timer_scale=0.01, on_event=note)
+    with runner, borrowed_clock(runner.clock.now):
+        result = run_export(target, run_key="young", timer_scale=0.01, runner=runner)
+    assert result.status == "Completed", result.error
+    assert result.output["recreations"] == 1
+    second = simulator.state.jobs[result.output["job_id"]]
+    on_second = [(at - second.created, wait_s) for at, wait_s in waits if at >= second.created]
+    assert len(on_second) >= 3
+    for age, wait_s in on_second:
+        assert wait_s <= max(5.0, 0.25 * age.total_seconds()) + 0.5, (age, wait_s)
+
+
+def test_a_state_written_without_the_jobs_start_reads_and_counts_from_the_runs_start() -> None:
+    old = {"started_at": "2026-01-01T00:00:00Z", "deadline_at": "2026-01-01T06:00:00Z", "job_id": "j", "polls": 3}
+    state = ExportState.from_dict(old)
+    assert state.job_started_at is None
+    assert ExportState.from_dict(state.to_dict()) == state

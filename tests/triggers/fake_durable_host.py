@@ -3,7 +3,9 @@
 Only the host side is fake: the real `DurableOrchestrationClient` sends real HTTP to it. Instance queries
 answer in pages as the extension's `HttpApiHandler` does: `top` per page (100 by default), the next page's
 token in the `x-ms-continuation-token` response header (empty on the last page), read back from the same
-request header.
+request header. The documented webhook API (`/runtime/webhooks/durabletask/instances?...`) answers only with
+the system key and task hub the management URLs carry, as the host does; the SDK's own calls go to the
+extension's local RPC base (`/durabletask/...`), which needs no key.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from tests.support.loopback_server import loopback_server
 LOOP = asyncio.new_event_loop()
 PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize's default
 CONTINUATION = "x-ms-continuation-token"
+SYSTEM_KEY = "fixture-system-key"
+TASK_HUB = "exportjobs"
+WEBHOOK_PREFIX = ["runtime", "webhooks"]
 
 
 @dataclass
@@ -34,22 +39,23 @@ class FakeHost:
     started: list[tuple[str, str, Any]] = field(default_factory=list)
     terminated: list[tuple[str, str]] = field(default_factory=list)
     pages_served: int = 0
+    webhook_queries: list[dict[str, list[str]]] = field(default_factory=list)  # query strings the webhook API got
+    refused: int = 0  # webhook requests without the system key or task hub
 
-    def client(self) -> df.DurableOrchestrationClient:
+    def client(self, *, rpc: bool = True) -> df.DurableOrchestrationClient:
+        """The binding the host hands a client function; `rpc=False` leaves out the local RPC base."""
         instance = f"{self.base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"
+        keyed = f"taskHub={TASK_HUB}&connection=Storage&code={SYSTEM_KEY}"
         management = {
             "id": "INSTANCEID",
-            "statusQueryGetUri": f"{instance}?code=k",
-            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?code=k",
-            "terminatePostUri": f"{instance}/terminate?reason={{text}}&code=k",
-            "purgeHistoryDeleteUri": f"{instance}?code=k",
+            "statusQueryGetUri": f"{instance}?{keyed}",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{keyed}",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{keyed}",
+            "purgeHistoryDeleteUri": f"{instance}?{keyed}",
         }
-        binding = {
-            "taskHubName": "exportjobs",
-            "creationUrls": {},
-            "managementUrls": management,
-            "rpcBaseUrl": f"{self.base_url}/durabletask/",
-        }
+        binding: dict[str, Any] = {"taskHubName": TASK_HUB, "creationUrls": {}, "managementUrls": management}
+        if rpc:
+            binding["rpcBaseUrl"] = f"{self.base_url}/durabletask/"
         return df.DurableOrchestrationClient(json.dumps(binding))
 
 
@@ -86,8 +92,16 @@ def _handler(host: FakeHost) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             parts = url.path.strip("/").split("/")
+            query = parse_qs(url.query)
+            if parts[:2] == WEBHOOK_PREFIX:
+                if query.get("code") != [SYSTEM_KEY] or query.get("taskHub") != [TASK_HUB]:
+                    host.refused += 1
+                    self._send(401, None)
+                    return
+                host.webhook_queries.append(query)
+                parts = parts[2:]
             if parts[1:] == ["instances"]:
-                self._query(parse_qs(url.query))
+                self._query(query)
                 return
             status = host.instances.get(parts[2]) if parts[1] == "instances" else None
             self._send(200 if status else 404, status or {})

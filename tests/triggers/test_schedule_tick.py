@@ -64,8 +64,10 @@ def exporting(target: str, runtime_status: str = "Running", instance_id: str = "
     }
 
 
-def tick(host: FakeHost) -> str | None:
-    return LOOP.run_until_complete(run_tick(host.client(), TARGETS, NOW))
+def tick(host: FakeHost, closed: list[str] | None = None) -> str | None:
+    """One tick; a plan the tick closes is noted in `closed` (the claims themselves are tested on Azurite)."""
+    noted = closed if closed is not None else []
+    return LOOP.run_until_complete(run_tick(host.client(), TARGETS, NOW, lambda: noted.append("closed")))
 
 
 def test_due_targets_start_under_one_parent_with_the_cap(host: FakeHost) -> None:
@@ -120,9 +122,43 @@ def test_a_suspended_export_marks_its_target_busy(host: FakeHost) -> None:
     assert [e["target"]["name"] for e in host.started[0][2]["exports"]] == ["five-min"]
 
 
-def test_a_lane_still_exporting_after_its_parent_was_terminated_starts_nothing(host: FakeHost) -> None:
+def test_a_lane_still_exporting_after_its_parent_was_terminated_starts_nothing_and_closes_the_plan(
+    host: FakeHost,
+) -> None:
     host.instances[SCHEDULER_INSTANCE] = {"instanceId": SCHEDULER_INSTANCE, "runtimeStatus": "Terminated"}
-    lane = f"{SCHEDULER_INSTANCE}-lane-0-abc"
+    lane = f"{SCHEDULER_INSTANCE}-abc-lane-0"
     host.instances[lane] = {"name": names.SCHEDULED_EXPORTS_LANE, "instanceId": lane, "runtimeStatus": "Running"}
-    assert tick(host) is None
+    closed: list[str] = []
+    assert tick(host, closed) is None
     assert host.started == []
+    assert closed == ["closed"]  # the scheduler was cancelled: its lanes claim nothing more
+
+
+def test_lanes_of_a_parent_that_failed_go_on_with_their_plan(host: FakeHost) -> None:
+    host.instances[SCHEDULER_INSTANCE] = {"instanceId": SCHEDULER_INSTANCE, "runtimeStatus": "Failed"}
+    lane = f"{SCHEDULER_INSTANCE}-abc-lane-1"
+    host.instances[lane] = {"name": names.SCHEDULED_EXPORTS_LANE, "instanceId": lane, "runtimeStatus": "Running"}
+    closed: list[str] = []
+    assert tick(host, closed) is None
+    assert closed == []  # a lane was terminated, not the scheduler: the other lanes take its exports
+
+
+def test_a_running_export_of_a_scheduled_target_takes_a_slot_of_the_cap(host: FakeHost) -> None:
+    """A terminated lane's export outlives its lane and parent: the next tick starts K - 1 lanes, not K."""
+    host.instances[SCHEDULER_INSTANCE] = {"instanceId": SCHEDULER_INSTANCE, "runtimeStatus": "Failed"}
+    host.instances["export-nightly-old"] = exporting("nightly")
+    running_exports(host, 5)  # exports of targets this app does not schedule: not the scheduler's cap
+    assert tick(host) == SCHEDULER_INSTANCE
+    assert host.started[0][2]["max_in_flight"] == 2  # the cap is 3
+
+
+def test_no_slot_left_starts_nothing(host: FakeHost) -> None:
+    host.instances["export-nightly-old"] = exporting("nightly")
+    host.instances["export-five-min-old"] = exporting("five-min", instance_id="export-five-min-old")
+    host.instances["export-manual"] = exporting("manual", instance_id="export-manual")  # not scheduled: no slot
+    assert tick(host) is None  # both scheduled targets are busy (and skipped) anyway
+    parsed = list(parse_targets({"targets": [target(f"t{n}", "0 */5 * * * *") for n in range(4)]}).values())
+    for n in range(3):
+        host.instances[f"export-t{n}-old"] = exporting(f"t{n}", instance_id=f"export-t{n}-old")
+    assert LOOP.run_until_complete(run_tick(host.client(), parsed, NOW, lambda: None)) is None
+    assert host.started == []  # t3 is due, but the three running exports hold the cap of 3

@@ -27,9 +27,7 @@ def test_the_installed_sdk_is_the_version_the_host_model_was_verified_against() 
         "children, RetryAbleTask's timer after every failure, LongTimerTask's split), how the SDK numbers "
         "tasks and keeps `open_tasks` (the runner's cross-check reads it), the payload fields "
         "DurableOrchestrationContext.from_json accepts and parse_timespan_attrib's format, and the "
-        "'$OutOfProcData$' error marker, and the private `_orchestration_bindings.rpc_base_url` that "
-        "triggers/instance_status.py builds its paged instance query on; then update VERIFIED_SDK and the "
-        "conformance tests"
+        "'$OutOfProcData$' error marker; then update VERIFIED_SDK and the conformance tests"
     )
 
 
