@@ -15,12 +15,14 @@ from typing import Any
 
 from activities import export_activities, scheduler_activities
 from activities.observed import observe
-from orchestrators import names, scheduled_exports
+from orchestrators import names, scheduled_exports, scheduled_exports_v1
 from orchestrators.export_orchestrator import export_orchestrator
 
 ORCHESTRATORS: Mapping[str, Callable[..., Any]] = {
     names.EXPORT_ORCHESTRATION: export_orchestrator,
     **scheduled_exports.ORCHESTRATORS,
+    # The previous release's scheduler, under its old names until its last instance ends (see that module).
+    **scheduled_exports_v1.ORCHESTRATORS,
 }
 
 Activity = Callable[[dict[str, Any]], dict[str, Any]]

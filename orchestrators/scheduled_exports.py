@@ -1,5 +1,9 @@
 """A timer tick's exports, at most K upstream jobs at once: K lanes that claim the next export when free.
 
+Version 2 of the scheduler, registered under the `..._v2` names in `orchestrators.names`: its inputs are not
+those of the round-robin scheduler it replaced, which stays under the old names for the runs the previous
+release left in flight (`orchestrators.scheduled_exports_v1`).
+
 A cap on function executions would not cap upstream jobs: an export asleep on
 a durable timer is not executing, yet its job is running upstream. So the cap
 lives here, in orchestrations: the parent records the tick's plan, starts K

@@ -143,6 +143,10 @@ def test_timer_starts_the_capped_scheduler_on_the_configured_schedule() -> None:
     functions = indexed()
     assert functions[names.SCHEDULED_EXPORTS_ORCHESTRATION][0]["type"] == "orchestrationTrigger"
     assert functions[names.SCHEDULED_EXPORTS_LANE][0]["type"] == "orchestrationTrigger"
+    # The previous release's scheduler stays registered under its old names until its last instance ends.
+    assert functions["scheduled_exports_orchestrator"][0]["type"] == "orchestrationTrigger"
+    assert functions["scheduled_exports_lane"][0]["type"] == "orchestrationTrigger"
+    assert names.SCHEDULED_EXPORTS_ORCHESTRATION not in {"scheduled_exports_orchestrator", "scheduled_exports_lane"}
     timer = {b["type"]: b for b in functions["export_schedule"]}
     assert timer["timerTrigger"]["schedule"] == "%EXPORT_SCHEDULE%"
     assert timer["timerTrigger"]["runOnStartup"] is False

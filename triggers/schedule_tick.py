@@ -11,8 +11,10 @@ export of a scheduled target that is still running (a terminated lane's, or
 one the webhook started) takes one of the new parent's K slots, so the cap is
 on jobs, not on lanes. A parent terminated while its lanes still run (the
 scheduler cancelled) has its plan closed here, so its lanes start nothing
-more (`orchestrators.scheduled_exports`). The instance query reads every page
-of the host's answer (`instance_status`).
+more (`orchestrators.scheduled_exports`). A parent or lane of the previous
+release's scheduler, still running after a deploy, counts as a working
+scheduler too (`orchestrators.scheduled_exports_v1`). The instance query
+reads every page of the host's answer (`instance_status`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from triggers.instance_status import ACTIVE, query_instances, runtime_name
 
 log = logging.getLogger(__name__)
 SCHEDULER_INSTANCE = "export-scheduler"
+# Lanes that make a scheduler run still working: today's, and the previous release's until its last one ends
+# (`orchestrators.scheduled_exports_v1`; its parent runs under SCHEDULER_INSTANCE like today's).
+SCHEDULER_LANES = frozenset({names.SCHEDULED_EXPORTS_LANE, names.SCHEDULED_EXPORTS_LANE_V1})
 
 
 async def plan_exports(
@@ -82,8 +87,11 @@ async def run_tick(
         log.info("the previous scheduler run is still working: due exports start at a later tick")
         return None
     active = await query_instances(client, ACTIVE)
-    if any(status.name == names.SCHEDULED_EXPORTS_LANE for status in active):
-        if parent == "Terminated":  # the scheduler was cancelled: its lanes end after their current export
+    lanes = {status.name for status in active} & SCHEDULER_LANES
+    if lanes:
+        # The scheduler was cancelled: its lanes end after their current export. A previous release's lanes have
+        # no plan to close; they finish their own exports (`orchestrators.scheduled_exports_v1`).
+        if parent == "Terminated" and names.SCHEDULED_EXPORTS_LANE in lanes:
             close_plan()
         log.info("lanes of an ended scheduler run are finishing their exports: due exports start at a later tick")
         return None

@@ -162,3 +162,31 @@ def test_no_slot_left_starts_nothing(host: FakeHost) -> None:
         host.instances[f"export-t{n}-old"] = exporting(f"t{n}", instance_id=f"export-t{n}-old")
     assert LOOP.run_until_complete(run_tick(host.client(), parsed, NOW, lambda: None)) is None
     assert host.started == []  # t3 is due, but the three running exports hold the cap of 3
+
+
+def test_a_parent_of_the_previous_release_still_running_starts_nothing(host: FakeHost) -> None:
+    """After a deploy, the previous release's scheduler (its old name, the same instance id) is a working one."""
+    host.instances[SCHEDULER_INSTANCE] = {
+        "name": names.SCHEDULED_EXPORTS_ORCHESTRATION_V1,
+        "instanceId": SCHEDULER_INSTANCE,
+        "runtimeStatus": "Running",
+    }
+    assert tick(host) is None
+    assert host.started == []
+
+
+@pytest.mark.parametrize("parent", ["Completed", "Failed", "Terminated"])
+def test_a_lane_of_the_previous_release_still_exporting_starts_nothing_and_closes_no_plan(
+    host: FakeHost, parent: str
+) -> None:
+    host.instances[SCHEDULER_INSTANCE] = {
+        "name": names.SCHEDULED_EXPORTS_ORCHESTRATION_V1,
+        "instanceId": SCHEDULER_INSTANCE,
+        "runtimeStatus": parent,
+    }
+    lane = f"{SCHEDULER_INSTANCE}-lane-0-0123456789ab"
+    host.instances[lane] = {"name": names.SCHEDULED_EXPORTS_LANE_V1, "instanceId": lane, "runtimeStatus": "Running"}
+    closed: list[str] = []
+    assert tick(host, closed) is None
+    assert host.started == []
+    assert closed == []  # its lanes carry their own exports: there is no claim book plan of theirs to close
