@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -24,8 +24,8 @@ from connectors.base import ErrorKind, UpstreamError
 from connectors.bodies import read_prefix
 from connectors.connect_guard import server_given
 from connectors.content_stream import HttpContentStream
+from connectors.credential_interface import ErrorParser, TokenProvider
 from connectors.deadline import within
-from connectors.envelopes import ErrorParser
 from connectors.redaction import MAX_MESSAGE, clean_message
 from connectors.retry_after import parse_retry_after
 from connectors.transport import (
@@ -43,12 +43,6 @@ from telemetry.spans import upstream_call
 
 MAX_REDIRECTS = 5
 Clock = Callable[[], datetime]
-
-
-class TokenProvider(Protocol):
-    """Whatever hands out the bearer token of one API (the `credentials` package holds the kinds)."""
-
-    def get_token(self, *, force_refresh: bool = False) -> str: ...
 
 
 def utcnow() -> datetime:

@@ -302,7 +302,7 @@ class ExportConnector(Protocol):
         the upstream accepted its create finds that job. Empty where the API cannot list jobs."""
         ...
 
-    # What spec connectors added; `HttpExportConnector` gives every class connector the defaults.
+    # What spec connectors added to the first interface.
     min_interval_s: float  # the least time between two calls to this API (0: only Retry-After and backoff)
 
     def check_job(self, job: JobStatus) -> JobStatus:

@@ -8,7 +8,7 @@ disagree on the shape:
   401; `{"message": "..."}` on 429; OAuth's `{"error", "error_description"}`.
 
 Whatever arrives, the result is a short single-line message (redacted, `connectors.redaction`) and a code,
-never the raw body. A connector names its parser (`HttpExportConnector.parse_error`); the code that sends
+never the raw body. A connector's spec names its parser (`errors.envelope`); the code that sends
 requests takes the parser it is given.
 """
 

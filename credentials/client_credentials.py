@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import httpx
 
 from connectors.base import ErrorKind, UpstreamError
+from connectors.credential_interface import ErrorParser
 from connectors.deadline import within
-from connectors.envelopes import ErrorParser
 from connectors.retry_after import parse_retry_after
 from connectors.transport import HttpSettings, fetch
 

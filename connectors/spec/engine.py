@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 import httpx
 from pydantic import BaseModel
 
-from connectors.api_client import ApiClient, Clock, TokenProvider, utcnow
+from connectors.api_client import ApiClient, Clock, utcnow
 from connectors.base import (
     CleanupOutcome,
     CleanupWhen,
@@ -35,16 +35,16 @@ from connectors.base import (
     job_state,
 )
 from connectors.content_stream import HttpContentStream
+from connectors.credential_interface import TokenProvider
 from connectors.deadline import within
 from connectors.envelopes import MAX_BODY
-from connectors.export_connector import ResultDownloads, TokenEndpoint
 from connectors.redaction import MAX_STATUS, clip, holds_secret
 from connectors.retry_after import parse_retry_after
 from connectors.spec import hooks
 from connectors.spec.model import ConnectorSpec, Outcome, RequestSpec
 from connectors.spec.params import build_model, to_wire
 from connectors.spec.paths import first, search
-from connectors.spec.results import ResultReader
+from connectors.spec.results import ResultDownloads, ResultReader
 from connectors.spec.templates import TemplateError, Values, fill_body, fill_path, fill_text
 from connectors.timestamps import normalise_timestamp, parse_timestamp, to_iso
 from connectors.transport import HttpSettings, read_json, sent_token
@@ -82,9 +82,10 @@ def validate_params(spec: ConnectorSpec, params: Mapping[str, Any]) -> dict[str,
     return params_model(spec).model_validate(dict(params)).model_dump(mode="json", exclude_none=True)
 
 
-def token_endpoint(spec: ConnectorSpec) -> TokenEndpoint:
-    """Where the spec's API exchanges client credentials for a token by default, and how its errors read."""
-    return TokenEndpoint(spec.auth.token_path, hooks.ENVELOPES[spec.errors.envelope])
+def location_job_id(location: str | None) -> str | None:
+    """The job id at the end of a `Location` header's value, which Graph sometimes wraps in quotes; None when
+    there is none or the value cannot be parsed."""
+    return last_segment((location or "").strip().strip('"').strip() or None)
 
 
 def location_value(response: httpx.Response) -> str | None:
@@ -349,7 +350,10 @@ class SpecConnector:
     # Poll
 
     def get_job(self, job_id: str, job_ref: str | None = None) -> JobStatus:
-        response = self._send(self.spec.poll.request, self._values(job_id, job_ref))
+        return self.read_job(self._send(self.spec.poll.request, self._values(job_id, job_ref)), job_id, job_ref)
+
+    def read_job(self, response: httpx.Response, job_id: str, job_ref: str | None = None) -> JobStatus:
+        """The job status a poll answer describes (`job_id` is the job polled), or a classified error."""
         body = self._body(response)
         entity = search(self.spec.job.entity, body) if body is not None else None
         if self.spec.poll.id_in_body and response.status_code not in self.spec.state.http_status:

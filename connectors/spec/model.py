@@ -187,6 +187,11 @@ class CleanupSpec(_Strict):
 class AuthSpec(_Strict):
     profile: str = Field(description="an auth profile from the closed set in code")
     token_path: str | None = Field(default=None, description="OAuth token endpoint path on the API origin")
+    scopes: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="delegated scopes a signed-in user's token needs, when the target names none",
+    )
 
 
 class ErrorsSpec(_Strict):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.spec.engine import location_job_id
 from connectors.transport import HttpSettings, fetch
 from connectors.urls import check_base_url, check_download_url
-from connectors.viva_goals import location_job_id
 from tests.connectors.hostile import viva
 from tests.support.hostile_upstream import Reply, Request, Scenario, graph_job, hostile_upstream
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from connectors.base import ConfigurationError, ErrorKind
+from connectors.credential_interface import TokenEndpoint
 from connectors.envelopes import parse_sailpoint_error
-from connectors.export_connector import TokenEndpoint
-from connectors.viva_goals import VivaGoalsConnector
+from connectors.registry import token_endpoint
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.selection import token_provider_for
@@ -18,7 +18,7 @@ from targets.model import MsalTokenCache
 from tests.credentials.signed_in import goals_target, target_document
 from tests.support.identity_provider import AUTHORITY_HOST, CLIENT_ID, SCOPE, TENANT
 
-ENDPOINT = VivaGoalsConnector.token_endpoint
+ENDPOINT = token_endpoint("viva_goals")
 
 
 def test_a_token_cache_target_gets_defaults_and_a_cache_blob_named_after_it() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from connectors.api_client import TokenProvider
+from connectors.credential_interface import TokenProvider
 from connectors.spec.engine import SpecConnector
 from connectors.spec.loader import load_specs
 from connectors.spec.model import ConnectorSpec
