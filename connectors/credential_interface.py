@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from connectors.envelopes import ErrorParser
-from connectors.urls import origin_of
+from connectors.http.envelopes import ErrorParser
+from connectors.http.urls import origin_of
 
 __all__ = ["ErrorParser", "TokenEndpoint", "TokenProvider"]
 

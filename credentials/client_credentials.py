@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 import httpx
 
-from connectors.base import ErrorKind, UpstreamError
 from connectors.credential_interface import ErrorParser
-from connectors.deadline import within
-from connectors.retry_after import parse_retry_after
-from connectors.transport import HttpSettings, fetch
+from connectors.http.deadline import within
+from connectors.http.retry_after import parse_retry_after
+from connectors.http.transport import HttpSettings, fetch
+from kernel.errors import ErrorKind, UpstreamError
 
 
 class ClientCredentialsTokenProvider:

@@ -23,12 +23,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import ConfigurationError, ErrorKind
 from connectors.credential_interface import TokenEndpoint, TokenProvider
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.static_token import StaticTokenProvider
 from credentials.token_cache import BlobTokenCache
+from kernel.errors import ConfigurationError, ErrorKind
 from sinks.storage_clients import StorageSettings
 from targets.model import MsalTokenCache
 from targets.origins import check_origin_policy

@@ -25,7 +25,6 @@ from typing import Any, TextIO
 from azure.core.exceptions import AzureError, ResourceExistsError
 
 import app_settings
-from connectors.base import ExportError
 from credentials.msal_client import (
     IDP_UNREACHABLE,
     PUBLIC_CLIENT_DISABLED,
@@ -37,6 +36,7 @@ from credentials.msal_client import (
     public_client_hint,
 )
 from credentials.token_cache import BlobTokenCache, storage_error
+from kernel.errors import ExportError
 from sinks.storage_clients import StorageSettings
 from targets import TargetsError, load_targets
 from targets.model import MsalTokenCache

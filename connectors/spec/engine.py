@@ -22,34 +22,25 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 import httpx
 from pydantic import BaseModel
 
-from connectors.api_client import ApiClient, Clock, utcnow
-from connectors.base import (
-    CleanupOutcome,
-    CleanupWhen,
-    ContentStream,
-    ErrorKind,
-    JobState,
-    JobStatus,
-    ResultPart,
-    UpstreamError,
-    job_state,
-)
-from connectors.content_stream import HttpContentStream
+from connectors.base import CleanupOutcome, CleanupWhen, ContentStream, JobState, JobStatus, ResultPart, job_state
 from connectors.credential_interface import TokenProvider
-from connectors.deadline import within
-from connectors.envelopes import MAX_BODY
-from connectors.redaction import MAX_STATUS, clip, holds_secret
-from connectors.retry_after import parse_retry_after
+from connectors.http.api_client import ApiClient, Clock, utcnow
+from connectors.http.content_stream import HttpContentStream
+from connectors.http.deadline import within
+from connectors.http.envelopes import MAX_BODY
+from connectors.http.retry_after import parse_retry_after
+from connectors.http.transport import HttpSettings, read_json, sent_token
+from connectors.http.upstream_ids import upstream_id, without_credential
+from connectors.http.urls import check_download_url, check_server_given, is_loopback, origin_of, same_origin
 from connectors.spec import hooks
 from connectors.spec.model import ConnectorSpec, Outcome, RequestSpec
 from connectors.spec.params import build_model, to_wire
 from connectors.spec.paths import first, search
 from connectors.spec.results import ResultDownloads, ResultReader
 from connectors.spec.templates import TemplateError, Values, fill_body, fill_path, fill_text
-from connectors.timestamps import normalise_timestamp, parse_timestamp, to_iso
-from connectors.transport import HttpSettings, read_json, sent_token
-from connectors.upstream_ids import upstream_id, without_credential
-from connectors.urls import check_download_url, check_server_given, is_loopback, origin_of, same_origin
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import MAX_STATUS, clip, holds_secret
+from kernel.timestamps import normalise_timestamp, parse_timestamp, to_iso
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,15 @@ from typing import Protocol
 import httpx
 from stream_unzip import NO_ENCRYPTION, UnzipError, stream_unzip
 
-from connectors.api_client import ApiClient
-from connectors.base import ErrorKind, JobStatus, ResultPart, UpstreamError
-from connectors.content_stream import DEFAULT_CHUNK, HttpContentStream
-from connectors.redaction import clean_message
+from connectors.base import JobStatus, ResultPart
+from connectors.http.api_client import ApiClient
+from connectors.http.content_stream import DEFAULT_CHUNK, HttpContentStream
+from connectors.http.transport import read_json
 from connectors.spec.model import ConnectorSpec
 from connectors.spec.paths import search
-from connectors.timestamps import parse_timestamp
-from connectors.transport import read_json
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import clean_message
+from kernel.timestamps import parse_timestamp
 
 MAX_PAGES = 10_000  # a cursor that never ends is refused rather than followed for ever
 MAX_CURSOR = 2000

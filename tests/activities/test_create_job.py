@@ -15,7 +15,7 @@ import pytest
 
 import connectors.spec.engine as engine
 from activities.export_activities import create_export_job, download_export, publish_export_event
-from connectors.timestamps import CLOCK_SKEW
+from kernel.timestamps import CLOCK_SKEW
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from orchestrators.contracts import CreateJobRequest, DownloadRequest, JobAnswer, PublishRequest, TargetRef
 from targets import Target

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.http.transport import HttpSettings
 from connectors.spec.engine import SpecConnector
-from connectors.transport import HttpSettings
 from credentials.static_token import StaticTokenProvider
 from tests.support.connectors import sailpoint_connector, viva_goals_connector
 from tests.support.hostile_upstream import HostileUpstream

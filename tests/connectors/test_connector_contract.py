@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
-from connectors.envelopes import parse_sailpoint_error
-from connectors.redaction import REDACTED
+from connectors.base import ExportConnector, JobStatus
+from connectors.http.envelopes import parse_sailpoint_error
+from connectors.http.upstream_ids import path_segment
 from connectors.spec.loader import load_specs
-from connectors.upstream_ids import path_segment
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import REDACTED
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from tests.connectors.hostile import FIXTURE_JWT
 from tests.support.connectors import sailpoint_connector, viva_goals_connector

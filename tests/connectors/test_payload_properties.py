@@ -8,9 +8,10 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.base import JobStatus, UpstreamError
+from connectors.base import JobStatus
 from connectors.spec.engine import SpecConnector
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import UpstreamError
 from tests.support.connectors import sailpoint_connector, viva_goals_connector
 
 TOKENS = StaticTokenProvider("T", {"T": "fixture-token"})

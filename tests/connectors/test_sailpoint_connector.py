@@ -8,10 +8,11 @@ import json
 import httpx
 import pytest
 
-from connectors.base import ErrorKind, JobState, UpstreamError
-from connectors.envelopes import parse_sailpoint_error
+from connectors.base import JobState
+from connectors.http.envelopes import parse_sailpoint_error
 from connectors.spec.engine import SpecConnector
 from credentials.client_credentials import ClientCredentialsTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from local.simulator import SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from tests.support.connectors import sailpoint_connector
 from tests.support.content import expected_sha256

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connectors.addresses import ALLOW_LOOPBACK, ALLOW_PRIVATE, IPAddress
-from connectors.api_client import ApiClient
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.connect_guard import guard_connections, server_given
-from connectors.envelopes import parse_graph_error
-from connectors.transport import HttpSettings
+from connectors.base import JobState, JobStatus
+from connectors.http.addresses import ALLOW_LOOPBACK, ALLOW_PRIVATE, IPAddress
+from connectors.http.api_client import ApiClient
+from connectors.http.connect_guard import guard_connections, server_given
+from connectors.http.envelopes import parse_graph_error
+from connectors.http.transport import HttpSettings
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from tests.connectors.hostile import FIXTURE_TOKEN, viva
 from tests.support.hostile_upstream import HostileUpstream, Reply, Request, Scenario, graph_job, hostile_upstream
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import UpstreamError
+from connectors.http.urls import check_base_url, check_download_url, same_origin
 from connectors.registry import token_endpoint
 from connectors.spec.engine import location_job_id
-from connectors.urls import check_base_url, check_download_url, same_origin
+from kernel.errors import UpstreamError
 
 
 def test_base_url_must_be_https_except_on_loopback() -> None:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, UpstreamError
+from connectors.base import JobState
 from connectors.spec.engine import SpecConnector
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.support.connectors import viva_goals_connector
 from tests.support.content import expected_sha256

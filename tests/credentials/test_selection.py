@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ConfigurationError, ErrorKind
 from connectors.credential_interface import TokenEndpoint
-from connectors.envelopes import parse_sailpoint_error
+from connectors.http.envelopes import parse_sailpoint_error
 from connectors.registry import token_endpoint
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.selection import token_provider_for
+from kernel.errors import ConfigurationError, ErrorKind
 from targets import TargetsError, parse_targets
 from targets.model import MsalTokenCache
 from tests.credentials.signed_in import goals_target, target_document

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, JobStatus, ResultPart, UpstreamError
+from connectors.base import JobState, JobStatus, ResultPart
 from connectors.spec.engine import SpecConnector
 from connectors.spec.loader import load_spec
 from connectors.spec.model import CleanupSpec, PaginationSpec, RequestSpec
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from orchestrators.contracts import JobAnswer
 from tests.support.loopback_server import loopback_server
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from connectors.envelopes import parse_graph_error, parse_sailpoint_error
+from connectors.http.envelopes import parse_graph_error, parse_sailpoint_error
 from connectors.registry import check_auth_kind, default_scopes, parse_params, spec_for, token_endpoint
 from tests.support.targets import ORG, VIEW
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.redaction import MAX_MESSAGE, REDACTED, clean_message, redact
+from connectors.http.upstream_ids import path_segment
 from connectors.spec.engine import SpecConnector
-from connectors.upstream_ids import path_segment
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import MAX_MESSAGE, REDACTED, clean_message, redact
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.connectors.hostile import FIXTURE_JWT
 from tests.support.connectors import viva_goals_connector

@@ -7,7 +7,7 @@ disagree on the shape:
 - SailPoint: `{detailCode, trackingId, messages: [{text}]}`; `{"error": "..."}` on
   401; `{"message": "..."}` on 429; OAuth's `{"error", "error_description"}`.
 
-Whatever arrives, the result is a short single-line message (redacted, `connectors.redaction`) and a code,
+Whatever arrives, the result is a short single-line message (redacted, `kernel.redaction`) and a code,
 never the raw body. A connector's spec names its parser (`errors.envelope`); the code that sends
 requests takes the parser it is given.
 """
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.redaction import clean_message, redact
+from kernel.redaction import clean_message, redact
 
 MAX_BODY = 64 * 1024  # an error envelope is small; more than this is not one
 
