@@ -15,10 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from connectors.credential_interface import ErrorParser
-from connectors.http.deadline import within
-from connectors.http.retry_after import parse_retry_after
-from connectors.http.transport import HttpSettings, fetch
+from connectors.credential_interface import ErrorParser, HttpSettings, fetch, parse_retry_after, within
 from kernel.errors import ErrorKind, UpstreamError
 
 
