@@ -9,7 +9,6 @@ origin (then with the token) or on a host the spec allows (then without), and th
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from connectors.credential_interface import TokenProvider
 from connectors.http.api_client import ApiClient, Clock, utcnow
 from connectors.http.content_stream import HttpContentStream
 from connectors.http.deadline import within
-from connectors.http.envelopes import MAX_BODY
+from connectors.http.envelopes import error_body_json
 from connectors.http.retry_after import parse_retry_after
 from connectors.http.transport import HttpSettings, read_json, sent_token
 from connectors.http.upstream_ids import upstream_id, without_credential
@@ -95,16 +94,6 @@ def last_segment(url: str | None) -> str | None:
         return None
     last = unquote(path.rsplit("/", 1)[-1]) if "/" in path else ""
     return last or None
-
-
-def _error_json(response: httpx.Response) -> Any:
-    content = response.content
-    if not content or len(content) > MAX_BODY:
-        return None
-    try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -266,7 +255,7 @@ class SpecConnector:
         if adopt is None or response.status_code not in adopt.statuses:
             return error
         sent = sent_token(response)
-        found = first(adopt.job_id, _error_json(response)) if adopt.job_id else None
+        found = first(adopt.job_id, error_body_json(response.content)) if adopt.job_id else None
         if isinstance(found, str) and holds_secret(found, sent):
             found = None  # dropped as the error envelope drops it: a body field is not an id to refuse loudly
         if found is None and adopt.location == "last_segment":
