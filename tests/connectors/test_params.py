@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from connectors.registry import parse_params
-from connectors.spec.engine import SpecConnector
 from connectors.spec.hooks import explorer_view_url
 from credentials.static_token import StaticTokenProvider
 from tests.support.connectors import sailpoint_connector
@@ -53,16 +52,9 @@ def test_explorer_url_parser_only_raises_value_error(url: str) -> None:
 def test_unknown_sailpoint_types_are_rejected_before_any_request() -> None:
     with pytest.raises(ValidationError, match=r"unknown SP-Config type.*WORKFLOWS"):
         parse_params("sailpoint", {"include_types": ["RULE", "WORKFLOWS"]})
-    connector = sailpoint_connector("https://acme.api.identitynow.com/v2025", StaticTokenProvider("T", {"T": "x"}))
-    assert isinstance(connector, SpecConnector)
-    body = (
-        sailpoint_connector(
-            "https://acme.api.identitynow.com/v2025", StaticTokenProvider("T", {"T": "x"}), {"include_types": ["RULE"]}
-        )
-        .plan(connector.spec.create.request)
-        .body
-    )
-    assert body == {"includeTypes": ["RULE"]}
+    tokens = StaticTokenProvider("T", {"T": "x"})
+    connector = sailpoint_connector("https://acme.api.identitynow.com/v2025", tokens, {"include_types": ["RULE"]})
+    assert connector.plan(connector.spec.create.request).body == {"includeTypes": ["RULE"]}
 
 
 def test_unknown_connector_lists_the_known_ones() -> None:
