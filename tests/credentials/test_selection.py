@@ -66,6 +66,20 @@ def test_a_token_cache_target_with_a_mistake_is_refused_naming_the_field(change:
         parse_targets({"targets": [document]})
 
 
+def test_a_token_cache_targets_scopes_come_from_its_spec_unless_it_lists_its_own() -> None:
+    assert goals_target(None).to_input()["auth"]["scopes"] == [SCOPE]  # the viva_goals spec's auth.scopes
+    assert goals_target(None, scopes=["api://other/.default"]).to_input()["auth"]["scopes"] == ["api://other/.default"]
+
+
+def test_a_token_cache_target_of_a_spec_without_scopes_must_list_its_own() -> None:
+    document = target_document(None) | {"connector": "sailpoint", "params": {}}
+
+    with pytest.raises(TargetsError, match="connector 'sailpoint' names no default scopes; list the scopes"):
+        parse_targets({"targets": [document]})
+    scoped = document | {"auth": document["auth"] | {"scopes": ["api://sp/.default"]}}
+    assert parse_targets({"targets": [scoped]})["goals"].to_input()["auth"]["scopes"] == ["api://sp/.default"]
+
+
 def test_token_provider_for_builds_one_delegated_provider_per_target_in_a_process(
     storage_connection_string: str, cache_blob: str
 ) -> None:
