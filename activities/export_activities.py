@@ -2,7 +2,7 @@
 
 Each takes and answers the JSON of a type in `orchestrators.contracts` and
 never a token; the request's target is validated into `targets.Target` as it
-is decoded. Classified failures (`connectors.base.ExportError`: upstream,
+is decoded. Classified failures (`kernel.errors.ExportError`: upstream,
 storage, token cache, configuration, a request or manifest that cannot be
 decoded) are answered as a `Failure` so the orchestrator decides what they
 mean; anything else raises and the orchestrator treats it as a transient
@@ -19,9 +19,10 @@ from typing import Any, TypeVar
 from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
-from connectors.base import ErrorKind, ExportConnector, ExportError, JobStatus, StorageError, UpstreamError
-from connectors.redaction import clean_message, clip
-from connectors.timestamps import not_after, parse_timestamp, to_iso
+from connectors.base import ExportConnector, JobStatus
+from kernel.errors import ErrorKind, ExportError, StorageError, UpstreamError
+from kernel.redaction import clean_message, clip
+from kernel.timestamps import not_after, parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.contracts import (
     CheckJobRequest,

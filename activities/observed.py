@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.redaction import clean_message
-from connectors.timestamps import parse_timestamp
+from kernel.redaction import clean_message
+from kernel.timestamps import parse_timestamp
 from orchestrators import names
 from telemetry.context import export_context
 from telemetry.instruments import instruments

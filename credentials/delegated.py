@@ -19,7 +19,6 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import ErrorKind, UpstreamError
 from credentials.msal_client import (
     IDP_UNREACHABLE,
     PUBLIC_CLIENT_DISABLED,
@@ -34,6 +33,7 @@ from credentials.msal_client import (
 )
 from credentials.signin import signin_command
 from credentials.token_cache import BlobTokenCache
+from kernel.errors import ErrorKind, UpstreamError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import msal  # type: ignore[import-untyped]
 import requests
 from msal.exceptions import MsalServiceError  # type: ignore[import-untyped]
 
-from connectors.base import ErrorKind, UpstreamError
+from kernel.errors import ErrorKind, UpstreamError
 
 # MSAL's only DEBUG record in its cache module logs each token event; it masks tokens but not the device code
 # of a sign-in, which is a credential until redeemed. Nothing else is lost by dropping it.

@@ -7,7 +7,7 @@ cached the same way, so a worker keeps one MSAL client (its OpenID configuration
 token cache blob is in the exports storage account, reached like the exports themselves.
 
 What a connector's API expects of a credential (its default token endpoint, how that endpoint's errors read) is
-given by the caller (`TokenEndpoint`, declared by the connector): nothing here knows an upstream.
+given by the caller (`TokenEndpoint`, read from the connector's spec): nothing here knows an upstream.
 
 The origin policy (`targets.origins`) is applied again here, where credentials are read: a target that reached
 an activity without passing the trigger's validation still cannot send a credential to this machine's loopback
@@ -23,13 +23,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.api_client import TokenProvider
-from connectors.base import ConfigurationError, ErrorKind
-from connectors.export_connector import TokenEndpoint
+from connectors.credential_interface import TokenEndpoint, TokenProvider
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.static_token import StaticTokenProvider
 from credentials.token_cache import BlobTokenCache
+from kernel.errors import ConfigurationError, ErrorKind
 from sinks.storage_clients import StorageSettings
 from targets.model import MsalTokenCache
 from targets.origins import check_origin_policy
@@ -91,14 +90,13 @@ def _delegated_provider(name: str, auth: Mapping[str, Any], env: Mapping[str, st
         settings = MsalTokenCache.model_validate(auth)  # its authority_host passes the origin policy
         storage = StorageSettings.from_env(env)
         container, blob = settings.cache_location(name, storage.container)
+        scopes = settings.requested_scopes
     except ValueError as exc:
         raise ConfigurationError(ErrorKind.PERMANENT, f"token cache of target {name!r}: {exc}") from None
     identity = [name, storage.connection_string, storage.blob_account_url, container, blob, settings.client_id]
-    key = hashlib.sha256(json.dumps([*identity, settings.authority, list(settings.scopes)]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([*identity, settings.authority, list(scopes)]).encode()).hexdigest()
     with _lock:
         if key not in _providers:
             cache = BlobTokenCache(storage.blob_service().get_blob_client(container, blob))
-            _providers[key] = DelegatedTokenProvider(
-                name, settings.client_id, settings.authority, settings.scopes, cache
-            )
+            _providers[key] = DelegatedTokenProvider(name, settings.client_id, settings.authority, scopes, cache)
         return _providers[key]

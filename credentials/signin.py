@@ -25,7 +25,6 @@ from typing import Any, TextIO
 from azure.core.exceptions import AzureError, ResourceExistsError
 
 import app_settings
-from connectors.base import ExportError
 from credentials.msal_client import (
     IDP_UNREACHABLE,
     PUBLIC_CLIENT_DISABLED,
@@ -37,6 +36,7 @@ from credentials.msal_client import (
     public_client_hint,
 )
 from credentials.token_cache import BlobTokenCache, storage_error
+from kernel.errors import ExportError
 from sinks.storage_clients import StorageSettings
 from targets import TargetsError, load_targets
 from targets.model import MsalTokenCache
@@ -103,7 +103,9 @@ def _refusal(step: str, result: dict[str, Any], auth: MsalTokenCache) -> str:
     code, codes = error_summary(result)
     what = describe(code, codes)
     if needs_consent(result):
-        return f"{step} failed because consent is missing ({what}); {consent_hint(auth.client_id, auth.scopes)}"
+        return (
+            f"{step} failed because consent is missing ({what}); {consent_hint(auth.client_id, auth.requested_scopes)}"
+        )
     if PUBLIC_CLIENT_DISABLED in codes:
         return f"{step} failed ({what}): {public_client_hint(auth.client_id)}"
     return f"{step} failed ({what}); look the code up in the Microsoft Entra error reference"
@@ -117,7 +119,7 @@ def sign_in(
     cache.cache.deserialize(None)  # start empty: the blob will hold exactly the account that signs in now
     try:
         app = public_client(auth.client_id, authority, cache.cache, http_client)
-        flow = app.initiate_device_flow(scopes=list(auth.scopes))
+        flow = app.initiate_device_flow(scopes=list(auth.requested_scopes))
         if "user_code" not in flow:
             raise SigninError(_refusal("starting the device code sign-in", flow, auth))
         minutes = max(1, int(flow.get("expires_in", 900)) // 60)

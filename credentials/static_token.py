@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from connectors.base import ConfigurationError, ErrorKind
+from kernel.errors import ConfigurationError, ErrorKind
 
 
 class StaticTokenProvider:

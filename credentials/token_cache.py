@@ -34,7 +34,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, ContentSettings
 
-from connectors.base import ErrorKind, TokenCacheError
+from kernel.errors import ErrorKind, TokenCacheError
 
 log = logging.getLogger(__name__)
 

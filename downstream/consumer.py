@@ -14,8 +14,8 @@ from typing import Any
 
 import azure.functions as func
 
-from connectors.timestamps import to_iso
 from downstream.reader import iter_records, manifest_for_event
+from kernel.timestamps import to_iso
 from sinks.events import read_event_data
 from sinks.freshness import EVENT_TYPE_PREFIX as TARGET_EVENT_PREFIX
 from sinks.storage_clients import StorageSettings

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.base import UpstreamError
+from connectors.http.urls import origin_of
 from connectors.spec.engine import PlannedRequest, SpecConnector
 from connectors.spec.loader import SpecError, configured_specs, load_spec, load_specs
 from connectors.spec.model import ConnectorSpec, RequestSpec
-from connectors.urls import origin_of
+from kernel.errors import UpstreamError
 
 FAKE_JOB_ID = "FAKE-JOB-ID"
 

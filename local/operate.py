@@ -25,8 +25,8 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
-from connectors.redaction import clip
-from connectors.timestamps import parse_timestamp, to_iso
+from kernel.redaction import clip
+from kernel.timestamps import parse_timestamp, to_iso
 from local.cli import AZURITE_DEFAULT, HISTORY_CONTAINER
 from local.runner.blob_store import PREFIX
 from local.runner.history import EventType

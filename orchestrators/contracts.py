@@ -20,8 +20,9 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, ValidationError
 
-from connectors.base import ContractError, ErrorKind, ExportError, JobStatus
-from connectors.redaction import clip
+from connectors.base import JobStatus
+from kernel.errors import ContractError, ErrorKind, ExportError
+from kernel.redaction import clip
 from sinks.blob_ref import BlobRef
 from targets import Target
 from versioned import UnsupportedVersion, Versioned

@@ -24,9 +24,10 @@ from typing import Any, Literal, TypeVar
 import azure.durable_functions as df
 from pydantic import ValidationError
 
-from connectors.base import ActivityFailed, ErrorKind, ExportError, JobState, JobStatus
-from connectors.redaction import clip
-from connectors.timestamps import to_iso
+from connectors.base import JobState, JobStatus
+from kernel.errors import ActivityFailed, ErrorKind, ExportError
+from kernel.redaction import clip
+from kernel.timestamps import to_iso
 from orchestrators import names, poll_policy
 from orchestrators.contracts import (
     CheckJobRequest,

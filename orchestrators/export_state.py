@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.redaction import clip
+from kernel.redaction import clip
 from orchestrators.contracts import Contract, TargetInput
 
 # Custom status must stay far below the host's 16 KB (UTF-16 JSON, so 2 bytes a character) and an event below a

@@ -3,7 +3,7 @@
 A failure answered by an activity is an `ExportError`: its `kind` says what may help, its `source` where it
 happened (upstream, our storage, a token cache, the configuration, an undecodable value). Only the upstream
 (network included) and our storage are ever retried: every other source is permanent by construction
-(`connectors.base.MAY_BE_RETRIED`), so a bug or a broken setting fails the run at once with its reason instead
+(`kernel.errors.MAY_BE_RETRIED`), so a bug or a broken setting fails the run at once with its reason instead
 of being retried for hours.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from connectors.base import ErrorKind, ExportError, Source
+from kernel.errors import ErrorKind, ExportError, Source
 
 
 class Remedy(enum.Enum):

@@ -31,8 +31,8 @@ from azure.core.messaging import CloudEvent
 from azure.storage.queue import QueueClient
 
 import versioned
-from connectors.redaction import clip
-from connectors.timestamps import to_iso
+from kernel.redaction import clip
+from kernel.timestamps import to_iso
 
 EVENT_TYPE_PREFIX = "com.exportpipeline.export"
 SOURCE_PREFIX = "/exports"

@@ -28,7 +28,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.core.messaging import CloudEvent
 from azure.storage.blob import ContainerClient, ContentSettings
 
-from connectors.timestamps import parse_timestamp, to_iso
+from kernel.timestamps import parse_timestamp, to_iso
 from sinks.events import EventPublisher
 from sinks.manifest import ExportManifest, read_latest
 from targets import Target

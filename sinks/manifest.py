@@ -29,9 +29,9 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.storage.blob import ContainerClient, ContentSettings
 from pydantic import ConfigDict, ValidationError
 
-from connectors.base import ContractError, ErrorKind
-from connectors.redaction import clip
-from connectors.timestamps import not_after, parse_timestamp
+from kernel.errors import ContractError, ErrorKind
+from kernel.redaction import clip
+from kernel.timestamps import not_after, parse_timestamp
 from sinks.blob_names import latest_blob_name, manifest_blob_name
 from sinks.blob_ref import BlobRef
 from versioned import UnsupportedVersion, Versioned

@@ -25,7 +25,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 import app_settings
-from connectors.base import ConfigurationError, ErrorKind
+from kernel.errors import ConfigurationError, ErrorKind
 from sinks.events import EventPublisher, QueueEventPublisher
 
 EVENT_SINKS = ("queue", "eventgrid")

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from targets.documents import DocumentError, load_json, load_yaml
+from kernel.documents import DocumentError, load_json, load_yaml
 from targets.model import Target
 
 MAX_FILE_BYTES = 2 * 1024**2  # a real targets file is a few KiB; 2 MiB of YAML parses in about a second

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.registry import parse_params
+from connectors.registry import default_scopes, parse_params
 from targets.freshness import Freshness
 from targets.origins import check_credential_url, check_origin_policy
 from targets.poll_settings import PollSettings
@@ -80,8 +80,15 @@ class MsalTokenCache(_Strict):
     client_id: str = Field(pattern=GUID, description="application (client) id of a public client app registration")
     tenant_id: str = Field(pattern=TENANT, description="directory (tenant) id or a verified domain of the tenant")
     authority_host: str = Field(default="https://login.microsoftonline.com", description="national clouds differ")
-    scopes: tuple[str, ...] = ("https://graph.microsoft.com/Goals-Export.ReadWrite.All",)
+    scopes: tuple[str, ...] | None = Field(default=None, description="default: the connector spec's auth scopes")
     cache_blob: str | None = Field(default=None, description="'<container>/<blob>'; default token-caches/<target>.json")
+
+    @property
+    def requested_scopes(self) -> tuple[str, ...]:
+        """The scopes to ask for: resolved by the target (its own, else its connector spec's) before any use."""
+        if self.scopes is None:
+            raise ValueError("auth.scopes is not set and was not resolved from the connector's spec")
+        return self.scopes
 
     @property
     def authority(self) -> str:
@@ -111,7 +118,9 @@ class MsalTokenCache(_Strict):
 
     @field_validator("scopes")
     @classmethod
-    def _usable_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _usable_scopes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return value
         if not value or any(not scope or any(char.isspace() for char in scope) for scope in value):
             raise ValueError("scopes must be a non-empty list of scope names without spaces")
         reserved = sorted(MSAL_RESERVED_SCOPES & {scope.lower() for scope in value})
@@ -164,16 +173,28 @@ class Target(_Strict):
 
     @model_validator(mode="after")
     def _connector_params(self) -> Target:
-        validated = parse_params(self.connector, self.params)
-        object.__setattr__(self, "params", validated.model_dump(mode="json", exclude_none=True))
+        object.__setattr__(self, "params", parse_params(self.connector, self.params))
         return self
 
     @model_validator(mode="after")
     def _token_cache_named_after_target(self) -> Target:
-        """The cache blob is resolved here, so the orchestration input names it explicitly."""
-        if isinstance(self.auth, MsalTokenCache) and self.auth.cache_blob is None:
-            auth = self.auth.model_copy(update={"cache_blob": default_cache_blob(self.name)})
-            object.__setattr__(self, "auth", auth)
+        """The cache blob and the scopes are resolved here, so the orchestration input names them explicitly.
+
+        A target's scopes are its own, else those its connector's spec asks for; neither is an error."""
+        if isinstance(self.auth, MsalTokenCache):
+            update: dict[str, Any] = {}
+            if self.auth.cache_blob is None:
+                update["cache_blob"] = default_cache_blob(self.name)
+            if self.auth.scopes is None:
+                scopes = default_scopes(self.connector)
+                if not scopes:
+                    raise ValueError(
+                        f"auth.scopes: connector {self.connector!r} names no default scopes; list the scopes "
+                        "the signed-in user's token needs"
+                    )
+                update["scopes"] = scopes
+            if update:
+                object.__setattr__(self, "auth", self.auth.model_copy(update=update))
         return self
 
     def to_input(self) -> dict[str, Any]:

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from connectors.addresses import ALLOW_LOOPBACK, loopback_allowed
-from connectors.urls import check_base_url, is_loopback, origin_of
+from connectors.http.addresses import ALLOW_LOOPBACK, loopback_allowed
+from connectors.http.urls import check_base_url, is_loopback, origin_of
 
 __all__ = ["ALLOW_LOOPBACK", "check_credential_url", "check_origin_policy", "loopback_allowed", "reaches_this_machine"]
 
 
 def reaches_this_machine(host: str) -> bool:
-    """Loopback names and addresses in every spelling a connection reads as one (`connectors.addresses`):
+    """Loopback names and addresses in every spelling a connection reads as one (`connectors.http.addresses`):
     `localhost`, 127/8 (`127.1`, `0x7f.1`, `0177.0.0.1`, `2130706433`), `::1`, the unspecified address (`0`)
     and IPv4-mapped forms.
 
@@ -54,7 +54,7 @@ def check_origin_policy(url: str, what: str, environ: Mapping[str, str] | None =
 def check_credential_url(url: str, what: str, environ: Mapping[str, str] | None = None) -> str:
     """A configured URL a credential is sent to (`base_url`, `token_url`), validated once: the loopback switch,
     then the URL rules of the connectors (absolute https, http only for loopback, no credentials, query or
-    fragment). Returned stripped; a base URL also loses its trailing slash (`connectors.urls.check_base_url`)."""
+    fragment). Returned stripped; a base URL also loses its trailing slash (`connectors.http.urls.check_base_url`)."""
     if reaches_this_machine(_host_as_written(url)):  # the switch first: every spelling of loopback is named so
         check_origin_policy(url.strip(), what, environ)
     normalised = check_base_url(url, what)

@@ -32,7 +32,7 @@ def current() -> dict[str, str]:
 
 def bounded(value: object) -> str:
     """A value as it is recorded: one line of at most MAX_VALUE characters. Callers pass values that are
-    already safe (validated names, our own ids, upstream text redacted with `connectors.redaction`)."""
+    already safe (validated names, our own ids, upstream text redacted with `kernel.redaction`)."""
     return " ".join(str(value).split())[:MAX_VALUE]
 
 

@@ -173,6 +173,43 @@ def test_the_simulator_imports_nothing_from_production_connectors_credentials_ac
     assert forbidden_imports(graph, "local.simulator", SIMULATOR_FORBIDDEN) == {}
 
 
+def imports_outside(modules: Graph, package: str, allowed: Iterable[str]) -> dict[str, set[str]]:
+    """Modules of `package` that import a project module that is neither in `package` nor under an `allowed`
+    prefix (a dotted module or package name)."""
+    prefixes = (package, *allowed)
+    found: dict[str, set[str]] = {}
+    for name, targets in modules.items():
+        if name == package or name.startswith(f"{package}."):
+            bad = {t for t in targets if not any(t == p or t.startswith(f"{p}.") for p in prefixes)}
+            if bad:
+                found[name] = bad
+    return found
+
+
+def test_the_simulator_imports_no_production_code_at_all() -> None:
+    assert imports_outside(module_graph(), "local.simulator", []) == {}
+
+
+def test_the_kernel_imports_nothing_of_this_project() -> None:
+    graph = module_graph()
+    assert any(name.startswith("kernel.") for name in graph)
+    assert imports_outside(graph, "kernel", []) == {}
+
+
+def test_sinks_and_downstream_do_not_import_connectors() -> None:
+    graph = module_graph()
+    assert forbidden_imports(graph, "sinks", ["connectors"]) == {}
+    assert forbidden_imports(graph, "downstream", ["connectors"]) == {}
+
+
+def test_credentials_import_of_connectors_only_the_neutral_interface() -> None:
+    found = forbidden_imports(module_graph(), "credentials", ["connectors"])
+    assert {name: targets - {"connectors.credential_interface"} for name, targets in found.items()} == {
+        name: set() for name in found
+    }
+    assert found, "credentials reads token endpoints and error parsers through connectors.credential_interface"
+
+
 # Every built-in connector spec (connectors/specs/<name>.yaml) has a simulated API to be tested against; this
 # table names it, by the spec file's name only (the simulator is written from the vendor's documents, not from
 # the spec). A new spec fails here until its simulated API exists and is named.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.timestamps import parse_timestamp, to_iso
+from kernel.timestamps import parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.instance_ids import is_export_instance_id
 from targets.freshness import parse_duration

@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.documents import DocumentError, load_json
 from orchestrators.instance_ids import export_instance_id
 from targets import Target, TargetsError
-from targets.documents import DocumentError, load_json
 from targets.loader import parse_target
 
 MAX_BODY_BYTES = 64 * 1024

@@ -25,6 +25,9 @@ FORBIDDEN_HEADERS = frozenset({"authorization", "cookie", "host", "proxy-authori
 PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
+MSAL_RESERVED = frozenset({"openid", "profile", "offline_access"})  # MSAL requests these itself
+
+
 def problems(spec: ConnectorSpec) -> Iterator[Problem]:
     """Every problem of `spec`, in document order; none means it may run."""
     yield from _named_code(spec)
@@ -52,6 +55,11 @@ def _named_code(spec: ConnectorSpec) -> Iterator[Problem]:
             yield "auth.token_path", f"{expected}, got {token_path!r}"
         elif profile is not None and not profile.token_path_allowed:
             yield "auth.token_path", f"auth profile {spec.auth.profile!r} takes no token path"
+    for index, scope in enumerate(spec.auth.scopes):
+        if not scope or any(char.isspace() for char in scope) or scope.lower() in MSAL_RESERVED:
+            yield f"auth.scopes.{index}", f"a scope name without spaces, not one MSAL adds itself, got {scope!r}"
+    if spec.auth.scopes and profile is not None and "msal_token_cache" not in profile.kinds:
+        yield "auth.scopes", f"no scopes: auth profile {spec.auth.profile!r} takes no signed-in user's token"
     base = spec.api.example_base_url
     if not base.startswith("https://") or "?" in base or "#" in base or "@" in base:
         yield "api.example_base_url", f"an https URL without query, fragment or credentials, got {base!r}"

@@ -9,7 +9,6 @@ origin (then with the token) or on a host the spec allows (then without), and th
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,34 +21,25 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 import httpx
 from pydantic import BaseModel
 
-import app_settings
-from connectors.api_client import ApiClient, Clock, TokenProvider, utcnow
-from connectors.base import (
-    CleanupOutcome,
-    CleanupWhen,
-    ContentStream,
-    ErrorKind,
-    JobState,
-    JobStatus,
-    ResultPart,
-    UpstreamError,
-    job_state,
-)
-from connectors.content_stream import HttpContentStream
-from connectors.envelopes import MAX_BODY
-from connectors.export_connector import ResultDownloads, TokenEndpoint
-from connectors.redaction import MAX_STATUS
-from connectors.retry_after import parse_retry_after
+from connectors.base import CleanupOutcome, CleanupWhen, ContentStream, JobState, JobStatus, ResultPart, job_state
+from connectors.credential_interface import TokenProvider
+from connectors.http.api_client import ApiClient, Clock, utcnow
+from connectors.http.content_stream import HttpContentStream
+from connectors.http.deadline import within
+from connectors.http.envelopes import error_body_json
+from connectors.http.retry_after import parse_retry_after
+from connectors.http.transport import HttpSettings, read_json, sent_token
+from connectors.http.upstream_ids import upstream_id, without_credential
+from connectors.http.urls import check_download_url, check_server_given, is_loopback, origin_of, same_origin
 from connectors.spec import hooks
 from connectors.spec.model import ConnectorSpec, Outcome, RequestSpec
 from connectors.spec.params import build_model, to_wire
 from connectors.spec.paths import first, search
-from connectors.spec.results import ResultReader
+from connectors.spec.results import ResultDownloads, ResultReader
 from connectors.spec.templates import TemplateError, Values, fill_body, fill_path, fill_text
-from connectors.timestamps import normalise_timestamp, parse_timestamp, to_iso
-from connectors.transport import HttpSettings, read_json
-from connectors.upstream_ids import upstream_id
-from connectors.urls import check_download_url, is_loopback, origin_of, same_origin
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import MAX_STATUS, clip, holds_secret
+from kernel.timestamps import normalise_timestamp, parse_timestamp, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +53,7 @@ OUTCOMES: Mapping[Outcome, JobState] = {
     "cancelled": JobState.CANCELLED,
 }
 STATE_OUTCOME = {state: outcome for outcome, state in OUTCOMES.items()}
-LOOPBACK_SETTING = "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS"
+LOOKUP_DEADLINE_S = 20.0  # the own-job look-up may delay a create by this much at most
 
 
 _models: dict[int, tuple[ConnectorSpec, type[BaseModel]]] = {}
@@ -82,9 +72,10 @@ def validate_params(spec: ConnectorSpec, params: Mapping[str, Any]) -> dict[str,
     return params_model(spec).model_validate(dict(params)).model_dump(mode="json", exclude_none=True)
 
 
-def token_endpoint(spec: ConnectorSpec) -> TokenEndpoint:
-    """Where the spec's API exchanges client credentials for a token by default, and how its errors read."""
-    return TokenEndpoint(spec.auth.token_path, hooks.ENVELOPES[spec.errors.envelope])
+def location_job_id(location: str | None) -> str | None:
+    """The job id at the end of a `Location` header's value, which Graph sometimes wraps in quotes; None when
+    there is none or the value cannot be parsed."""
+    return last_segment((location or "").strip().strip('"').strip() or None)
 
 
 def location_value(response: httpx.Response) -> str | None:
@@ -94,26 +85,15 @@ def location_value(response: httpx.Response) -> str | None:
 
 
 def last_segment(url: str | None) -> str | None:
-    """The id at the end of a URL's path, unescaped, or None."""
+    """The id at the end of a URL's path, unescaped, or None (also for a URL that cannot be parsed)."""
     if not url:
         return None
-    path = urlsplit(url).path.rstrip("/")
+    try:
+        path = urlsplit(url).path.rstrip("/")
+    except ValueError:  # an unparseable Location (`http://[::1/x`) names no job; the body's id stands
+        return None
     last = unquote(path.rsplit("/", 1)[-1]) if "/" in path else ""
     return last or None
-
-
-def _loopback_allowed() -> bool:
-    return app_settings.get(LOOPBACK_SETTING).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _error_json(response: httpx.Response) -> Any:
-    content = response.content
-    if not content or len(content) > MAX_BODY:
-        return None
-    try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -251,36 +231,49 @@ class SpecConnector:
         rule = self.spec.create.job_id
         from_body = first(rule.body, entity) if rule.body else None
         location = location_value(response) if rule.location != "none" else None
-        job_ref = None
+        job_ref, sent = None, sent_token(response)
         if rule.location == "url" and location is not None:
-            job_ref = self._ref_url(urljoin(self.api.base_url + "/", location))
+            job_ref = without_credential(self._ref_url(self._joined(location)), "job location", sent)
         located = last_segment(job_ref or location)
         if from_body is not None and located is not None and str(from_body) != located:
             log.warning("%s create: Location names another job than the body; using the body's id", self.upstream)
         found = from_body if from_body is not None else located
         if found is None:
             raise UpstreamError(ErrorKind.TRANSIENT, f"{self.upstream} answered a job without an id")
-        return upstream_id(found), job_ref
+        return upstream_id(found, secret=sent), job_ref
+
+    def _joined(self, url: str) -> str:
+        """A server-given URL made absolute against the API; one that cannot be parsed is a permanent error."""
+        try:
+            return urljoin(self.api.base_url + "/", url.strip())
+        except ValueError:
+            raise UpstreamError(ErrorKind.PERMANENT, f"{self.upstream} answered a URL that cannot be parsed") from None
 
     def _create_error(self, response: httpx.Response) -> UpstreamError:
         error = self.api.classify(response)
         adopt = self.spec.adopt_on
         if adopt is None or response.status_code not in adopt.statuses:
             return error
-        found = first(adopt.job_id, _error_json(response)) if adopt.job_id else None
+        sent = sent_token(response)
+        found = first(adopt.job_id, error_body_json(response.content)) if adopt.job_id else None
+        if isinstance(found, str) and holds_secret(found, sent):
+            found = None  # dropped as the error envelope drops it: a body field is not an id to refuse loudly
         if found is None and adopt.location == "last_segment":
             found = last_segment(location_value(response))
         error.kind = ErrorKind.CONFLICT
-        error.existing_job_id = upstream_id(found) if found is not None else None
+        error.existing_job_id = upstream_id(found, secret=sent) if found is not None else None
         if error.existing_job_id is None:  # a conflict we cannot adopt: say so rather than loop
             error.kind = ErrorKind.PERMANENT
             error.message += " (no running job id was given to adopt)"
         return error
 
     def find_own_jobs(self, not_before: datetime, now: datetime | None = None) -> list[JobStatus]:
-        """Live jobs of these params created since `not_before` (within the clock skew), newest first.
+        """Live jobs of these params created since `not_before` (when our create was first decided; within the
+        clock skew), newest first.
 
-        Best effort: a refused or unreadable list is logged and reads as no job, so it never stops a create.
+        Best effort: the list call gets `LOOKUP_DEADLINE_S`, not a whole call's deadline; a refused or unreadable
+        list is logged and reads as no job, so it never stops a create; an item that cannot be read (an unusable
+        id, location or status) is skipped and counted in one warning.
         """
         rule = self.spec.find_own_jobs
         if rule is None:
@@ -288,26 +281,42 @@ class SpecConnector:
         now = now or datetime.now(UTC)
         skew = timedelta(seconds=rule.clock_skew_s)
         try:
-            response = self._send(rule.request, self._values())
+            with within(LOOKUP_DEADLINE_S):
+                response = self._send(rule.request, self._values())
             items = search(rule.items, self._body(response))
-            found: list[tuple[datetime, JobStatus]] = []
-            for item in items if isinstance(items, list) else []:
-                if not self._matches(item, rule.match):
-                    continue
-                entity = search(self.spec.job.entity, item)
-                job_id = first(self.spec.create.job_id.body, entity)
-                if job_id is None:
-                    continue
-                job = self._status(response, entity, upstream_id(job_id), None, retry_after=False)
-                created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
-                if created is None or not not_before - skew <= created <= now + skew:
-                    continue
-                if job.state not in (JobState.FAILED, JobState.CANCELLED) and (expires is None or expires > now):
-                    found.append((created, job))
         except UpstreamError as error:
             log.warning("%s: the look-up of this run's own jobs failed (%s); creating as usual", self.name, error)
             return []
+        found: list[tuple[datetime, JobStatus]] = []
+        unreadable: list[str] = []
+        for item in items if isinstance(items, list) else []:
+            if not self._matches(item, rule.match):
+                continue
+            try:
+                job = self._listed_job(response, item)
+            except UpstreamError as error:
+                unreadable.append(error.message)
+                continue
+            created, expires = parse_timestamp(job.created_at), parse_timestamp(job.expires_at)
+            if created is None or not not_before - skew <= created <= now + skew:
+                continue
+            if job.state not in (JobState.FAILED, JobState.CANCELLED) and (expires is None or expires > now):
+                found.append((created, job))
+        if unreadable:
+            log.warning(
+                "%s job list: skipped %d job(s) of these params that cannot be read (first: %s)",
+                self.upstream,
+                len(unreadable),
+                clip(unreadable[0], 200),
+            )
         return [job for _, job in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+    def _listed_job(self, response: httpx.Response, item: Any) -> JobStatus:
+        entity = search(self.spec.job.entity, item)
+        job_id = first(self.spec.create.job_id.body, entity)
+        if job_id is None:
+            raise UpstreamError(ErrorKind.TRANSIENT, f"{self.upstream} listed a job without an id")
+        return self._status(response, entity, upstream_id(job_id, secret=sent_token(response)), None, retry_after=False)
 
     def _matches(self, item: Any, match: Mapping[str, str]) -> bool:
         values = self._values()
@@ -321,14 +330,17 @@ class SpecConnector:
     # Poll
 
     def get_job(self, job_id: str, job_ref: str | None = None) -> JobStatus:
-        response = self._send(self.spec.poll.request, self._values(job_id, job_ref))
+        return self.read_job(self._send(self.spec.poll.request, self._values(job_id, job_ref)), job_id, job_ref)
+
+    def read_job(self, response: httpx.Response, job_id: str, job_ref: str | None = None) -> JobStatus:
+        """The job status a poll answer describes (`job_id` is the job polled), or a classified error."""
         body = self._body(response)
         entity = search(self.spec.job.entity, body) if body is not None else None
         if self.spec.poll.id_in_body and response.status_code not in self.spec.state.http_status:
             found = first(self.spec.create.job_id.body, entity)
             if found is None:
                 raise UpstreamError(ErrorKind.TRANSIENT, f"{self.upstream} answered a job without an id")
-            job_id = upstream_id(found)
+            job_id = upstream_id(found, secret=sent_token(response))
         return self._status(response, entity, job_id, job_ref)
 
     def check_job(self, job: JobStatus) -> JobStatus:
@@ -408,23 +420,29 @@ class SpecConnector:
                 size = search(result.parts.size, item) if result.parts.size else None
                 parts.append(
                     ResultPart(
-                        self.checked_result_url(url),
+                        self._result_url(response, url),
                         self.api.text(response, name, 200),
                         size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
                     )
                 )
             return tuple(parts)
         url = first(result.urls, data)
-        return (ResultPart(self.checked_result_url(url)),) if isinstance(url, str) else ()
+        return (ResultPart(self._result_url(response, url)),) if isinstance(url, str) and url else ()
+
+    def _result_url(self, response: httpx.Response, url: str) -> str:
+        """A result URL from an answer: checked, and refused when it holds the credential that answer's request
+        carried (it would be kept in manifests, histories and events)."""
+        return without_credential(self.checked_result_url(url), "download location", sent_token(response))
 
     def checked_result_url(self, url: str) -> str:
         """A result URL we may fetch: on the API origin, or on a host the spec allows (fetched without the token)."""
-        checked = check_download_url(urljoin(self.api.base_url + "/", url.strip()))
+        checked = check_download_url(self._joined(url))
         if same_origin(checked, self.api.base_url):
             return checked
+        checked = check_server_given(checked)  # this machine only with its switch; private, metadata never
         host = origin_of(checked).host
         allowed = any(fnmatchcase(host, pattern) for pattern in self.spec.result.allowed_hosts)
-        if not allowed and not (is_loopback(host) and _loopback_allowed()):
+        if not allowed and not is_loopback(host):
             raise UpstreamError(
                 ErrorKind.PERMANENT,
                 f"{self.upstream}: the result is on {host}, a host this connector's spec does not allow",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connectors.envelopes import ErrorParser, parse_graph_error, parse_sailpoint_error
+from connectors.http.envelopes import ErrorParser, parse_graph_error, parse_sailpoint_error
 
 ENVELOPES: Mapping[str, ErrorParser] = {
     "graph": parse_graph_error,  # also Intune, Power BI and Azure Resource Manager (`{"error": {code, message}}`)

@@ -1,10 +1,11 @@
 """Reading connector specs: the built-in ones, and a deployment's own directory, each mistake one line.
 
-Why strict and bounded: a spec is configuration, trusted like the targets file, but still read as hostile text:
-at most `MAX_SPEC_BYTES`, YAML's safe subset with at most `MAX_ALIASES` aliases (so no anchor can multiply a
-document into millions of nodes, yet one list, such as SailPoint's 25 types, can be written once), no duplicate
-key, at most `MAX_DEPTH` levels. A mistake is one line, `FILE: key.path: what was expected`, in the same form as
-targets-file errors, and is found before anything runs.
+Why strict and bounded: a spec is configuration, trusted like the targets file, but still read as hostile text,
+by the same strict reader as the targets file (`kernel.documents`): at most `MAX_SPEC_BYTES`, YAML's safe
+subset with at most `MAX_ALIASES` aliases (so no anchor can multiply a document into millions of nodes, yet one
+list, such as SailPoint's 25 types, can be written once), no duplicate key, at most `MAX_DEPTH` levels. A
+mistake is one line, `FILE: key.path: what was expected`, in the same form as targets-file errors, and is found
+before anything runs.
 """
 
 from __future__ import annotations
@@ -14,52 +15,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 import app_settings
 from connectors.spec.checks import problems
 from connectors.spec.model import ConnectorSpec
+from kernel.documents import DocumentError, load_yaml
 
 BUILT_IN = Path(__file__).resolve().parents[1] / "specs"
 SPECS_DIR_SETTING = "EXPORTS_CONNECTOR_SPECS_DIR"
 MAX_SPEC_BYTES = 256 * 1024
-MAX_DEPTH = 32
 MAX_ALIASES = 16
 
 
 class SpecError(ValueError):
     """A spec that cannot be used; the message is one line naming the file, the key path and what was expected."""
-
-
-def _events_bounded(text: str, source: str) -> None:
-    """Refuse many aliases and runaway nesting before anything is built from the document."""
-    level, aliases = 0, 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    line = event.start_mark.line + 1 if event.start_mark else 0
-                    raise SpecError(f"{source}: line {line}: more than {MAX_ALIASES} YAML aliases in a spec")
-            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                level += 1
-                if level > MAX_DEPTH:
-                    raise SpecError(f"{source}: nested more than {MAX_DEPTH} levels deep")
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                level -= 1
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{source}: not valid YAML: {' '.join(str(exc).split())[:300]}") from None
-
-
-class _NoDuplicates(yaml.SafeLoader):
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
-        for index, key in enumerate(keys):
-            if isinstance(key, str | int | float | bool) and key in keys[:index]:
-                line = node.value[index][0].start_mark.line + 1
-                raise SpecError(f"duplicate key {key!r} at line {line}")
-        return super().construct_mapping(node, deep=deep)
 
 
 def _loc(parts: Iterable[Any]) -> str:
@@ -88,13 +58,10 @@ def parse_spec(document: Any, source: str) -> ConnectorSpec:
 def parse_spec_text(text: str, source: str) -> ConnectorSpec:
     if len(text.encode("utf-8")) > MAX_SPEC_BYTES:
         raise SpecError(f"{source}: larger than {MAX_SPEC_BYTES} bytes; a spec is a few kilobytes")
-    _events_bounded(text, source)
     try:
-        document = yaml.load(text, Loader=_NoDuplicates)  # noqa: S506 - a SafeLoader
-    except SpecError as exc:
-        raise SpecError(f"{source}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{source}: not valid YAML: {' '.join(str(exc).split())[:300]}") from None
+        document = load_yaml(text, max_aliases=MAX_ALIASES)
+    except DocumentError as exc:
+        raise SpecError(f"{source}: {str(exc)[:300]}") from None
     spec = parse_spec(document, source)
     stem = Path(source).stem
     if spec.name != stem:

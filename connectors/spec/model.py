@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from kernel.timestamps import CLOCK_SKEW
+
 SPEC_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 PARAM_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 HTTP_STATUS = Annotated[int, Field(ge=100, le=599)]
@@ -99,7 +101,7 @@ class FindOwnJobsSpec(_Strict):
     match: dict[str, str] = Field(
         default_factory=dict, description="item path -> placeholder; compared case-insensitively"
     )
-    clock_skew_s: float = Field(default=300.0, ge=0, le=3600)
+    clock_skew_s: float = Field(default=CLOCK_SKEW.total_seconds(), ge=0, le=3600)
 
 
 class StateSpec(_Strict):
@@ -187,6 +189,11 @@ class CleanupSpec(_Strict):
 class AuthSpec(_Strict):
     profile: str = Field(description="an auth profile from the closed set in code")
     token_path: str | None = Field(default=None, description="OAuth token endpoint path on the API origin")
+    scopes: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="delegated scopes a signed-in user's token needs, when the target names none",
+    )
 
 
 class ErrorsSpec(_Strict):

@@ -12,7 +12,16 @@ import enum
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    create_model,
+    model_validator,
+)
 
 from connectors.spec.hooks import TRANSFORMS
 from connectors.spec.model import ParamSpec
@@ -28,12 +37,27 @@ def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) or "Params"
 
 
+def _one_of(spec: ParamSpec) -> Any:
+    """A validator that names the refused value and the allowed ones (the spec's description names the kind)."""
+    allowed = ", ".join(sorted(spec.enum or ()))
+    what = spec.description or "value"
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            shown = repr(value) if isinstance(value, str) and len(value) <= 100 else type(value).__name__
+            raise ValueError(f"unknown {what} {shown}; allowed: {allowed}") from None
+
+    return check
+
+
 def _annotation(spec: ParamSpec, name: str) -> Any:
     """The Python type of one parameter, with its bounds."""
     constraints: dict[str, Any] = {}
     if spec.type in _SCALARS:
         if spec.enum is not None:
-            base: Any = Literal[tuple(spec.enum)]
+            base: Any = Annotated[Literal[tuple(spec.enum)], WrapValidator(_one_of(spec))]
         else:
             base = _SCALARS[spec.type]
             if spec.type == "string":

@@ -12,22 +12,54 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 import httpx
 from stream_unzip import NO_ENCRYPTION, UnzipError, stream_unzip
 
-from connectors.api_client import ApiClient
-from connectors.base import ErrorKind, JobStatus, ResultPart, UpstreamError
-from connectors.content_stream import DEFAULT_CHUNK, HttpContentStream
-from connectors.redaction import clean_message
+from connectors.base import JobStatus, ResultPart
+from connectors.http.api_client import ApiClient
+from connectors.http.content_stream import DEFAULT_CHUNK, HttpContentStream
+from connectors.http.transport import read_json
 from connectors.spec.model import ConnectorSpec
 from connectors.spec.paths import search
-from connectors.transport import read_json
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import clean_message
+from kernel.timestamps import parse_timestamp
 
 MAX_PAGES = 10_000  # a cursor that never ends is refused rather than followed for ever
 MAX_CURSOR = 2000
+
+
+class ResultDownloads:
+    """Opening a finished job's result the same way for every connector: expiry first, then the download."""
+
+    def __init__(self, api: ApiClient, gone_statuses: frozenset[int], max_bytes: int | None = None) -> None:
+        self.api = api
+        self.gone_statuses = gone_statuses
+        self.max_bytes = max_bytes
+
+    @contextmanager
+    def open(self, job: JobStatus, url: str) -> Iterator[HttpContentStream]:
+        expires = parse_timestamp(job.expires_at)
+        if expires is not None and expires <= self.api.clock():
+            raise UpstreamError(
+                ErrorKind.EXPIRED, f"result no longer available: job {job.job_id} expired at {job.expires_at}"
+            )
+        with self.api.stream(url, on_error=self._error, max_bytes=self.max_bytes) as stream:
+            yield stream
+
+    def _error(self, response: httpx.Response) -> UpstreamError:
+        error = self.api.classify(response)
+        if response.status_code not in self.gone_statuses:
+            return error
+        return UpstreamError(
+            ErrorKind.EXPIRED,
+            f"result no longer available: {error.message}",
+            status_code=response.status_code,
+            code=error.code,
+        )
 
 
 class SpecResults(Protocol):

@@ -25,7 +25,7 @@ from typing import Any
 
 from uritemplate import URITemplate
 
-from connectors.upstream_ids import path_segment
+from connectors.http.upstream_ids import path_segment
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NAME = re.compile(r"^(params\.[a-z][a-z0-9_]{0,62}|job\.id|job\.ref)(\|odata)?$")

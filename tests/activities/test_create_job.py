@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-import connectors.viva_goals as viva_goals
+import connectors.spec.engine as engine
 from activities.export_activities import create_export_job, download_export, publish_export_event
-from connectors.timestamps import CLOCK_SKEW
+from kernel.timestamps import CLOCK_SKEW
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from orchestrators.contracts import CreateJobRequest, DownloadRequest, JobAnswer, PublishRequest, TargetRef
 from targets import Target
@@ -194,7 +194,7 @@ def test_a_malformed_job_is_skipped_and_a_readable_one_of_ours_is_still_adopted(
 def test_a_list_that_never_answers_delays_the_create_by_the_look_up_deadline_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(viva_goals, "LOOKUP_DEADLINE_S", 0.5)
+    monkeypatch.setattr(engine, "LOOKUP_DEADLINE_S", 0.5)
 
     def silent(request: Request, reply: Reply) -> None:
         time.sleep(3)

@@ -9,7 +9,7 @@ import pytest
 
 from activities.export_activities import download_export
 from connectors.base import JobState, JobStatus
-from connectors.timestamps import to_iso
+from kernel.timestamps import to_iso
 from orchestrators.contracts import DownloadRequest, StoredExport
 from targets import Target
 from tests.support import storage

@@ -1,33 +1,31 @@
-"""What every connector promises, checked against each one on the simulator over real HTTP.
+"""What every connector promises, checked against each built-in spec on the simulator over real HTTP.
 
-Both connectors (and the spec connector driving each seed's spec) send through the same API client, but each
-reaches it through its own paths, envelope and token provider, so a shared promise is checked for each, not
-once: a 401 asks for a fresh token exactly once, a 429 carries the server's `Retry-After`, a token echoed in an
-error body never reaches a message, a hostile job id is requested as one escaped path segment, and an expired
-result reads as EXPIRED.
+Every built-in spec is driven by the one spec connector and sends through the same API client, but each reaches
+it through its own paths, envelope and token provider, so a shared promise is checked for each spec, not once: a
+401 asks for a fresh token exactly once, a 429 carries the server's `Retry-After`, a token echoed in an error body
+never reaches a message, a hostile job id is requested as one escaped path segment, and an expired result reads
+as EXPIRED.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from connectors.base import ErrorKind, ExportConnector, JobStatus, UpstreamError
-from connectors.envelopes import parse_sailpoint_error
-from connectors.redaction import REDACTED
-from connectors.sailpoint import SailPointConnector, SailPointParams
-from connectors.spec.engine import SpecConnector
+from connectors.base import ExportConnector, JobStatus
+from connectors.http.envelopes import parse_sailpoint_error
+from connectors.http.upstream_ids import path_segment
 from connectors.spec.loader import load_specs
-from connectors.upstream_ids import path_segment
-from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import REDACTED
 from local.simulator import GRAPH_FIXTURE_TOKEN, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
 from tests.connectors.hostile import FIXTURE_JWT
-from tests.support.targets import ORG, VIEW
+from tests.support.connectors import sailpoint_connector, viva_goals_connector
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +60,7 @@ class Upstream:
 
 VIVA_GOALS = Upstream(
     "viva_goals",
-    lambda sim, tokens: VivaGoalsConnector(
-        sim.graph_base_url, VivaGoalsParams(goals_organization_id=ORG, explorer_view_id=VIEW), tokens
-    ),
+    lambda sim, tokens: viva_goals_connector(sim.graph_base_url, tokens),
     lambda sim: StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}),
     "graph.create",
     "graph.get",
@@ -72,8 +68,8 @@ VIVA_GOALS = Upstream(
     lambda message: {"error": {"code": "badRequest", "message": message}},
 )
 SAILPOINT = Upstream(
-    "sailpoint",
-    lambda sim, tokens: SailPointConnector(sim.sailpoint_base_url("v2025"), SailPointParams(), tokens),
+    "sailpoint_sp_config",
+    lambda sim, tokens: sailpoint_connector(sim.sailpoint_base_url("v2025"), tokens),
     lambda sim: ClientCredentialsTokenProvider(
         sim.sailpoint_token_url, SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, parse_sailpoint_error
     ),
@@ -83,26 +79,17 @@ SAILPOINT = Upstream(
     lambda message: {"detailCode": "400.1 Bad request content", "messages": [{"text": message}]},
 )
 
-
-SPECS = load_specs()
-VIVA_GOALS_SPEC = replace(
-    VIVA_GOALS,
-    name="viva_goals spec",
-    build=lambda sim, tokens: SpecConnector(
-        SPECS["viva_goals"], sim.graph_base_url, {"goals_organization_id": ORG, "explorer_view_id": VIEW}, tokens
-    ),
-)
-SAILPOINT_SPEC = replace(
-    SAILPOINT,
-    name="sailpoint_sp_config spec",
-    build=lambda sim, tokens: SpecConnector(SPECS["sailpoint_sp_config"], sim.sailpoint_base_url("v2025"), {}, tokens),
-)
+UPSTREAMS = [VIVA_GOALS, SAILPOINT]
 
 
-@pytest.fixture(params=[VIVA_GOALS, SAILPOINT, VIVA_GOALS_SPEC, SAILPOINT_SPEC], ids=lambda upstream: upstream.name)
+@pytest.fixture(params=UPSTREAMS, ids=lambda upstream: upstream.name)
 def upstream(request: pytest.FixtureRequest) -> Upstream:
     value: Upstream = request.param
     return value
+
+
+def test_the_contract_covers_every_built_in_spec() -> None:
+    assert sorted(upstream.name for upstream in UPSTREAMS) == sorted(load_specs())
 
 
 def connect(sim: Simulator, upstream: Upstream) -> tuple[ExportConnector, CountingTokens]:

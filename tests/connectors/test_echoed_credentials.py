@@ -15,10 +15,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.envelopes import parse_sailpoint_error
-from connectors.redaction import REDACTED, holds_secret, redact
+from connectors.http.envelopes import parse_sailpoint_error
 from credentials.client_credentials import ClientCredentialsTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import REDACTED, holds_secret, redact
 from tests.connectors.hostile import FIXTURE_TOKEN, sailpoint, viva
 from tests.support.hostile_upstream import GRAPH, Reply, Request, graph_job, hostile_upstream
 

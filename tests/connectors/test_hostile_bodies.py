@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.base import JobState, JobStatus
+from kernel.errors import ErrorKind, UpstreamError
 from tests.connectors.hostile import viva
 from tests.support.hostile_upstream import (
     Reply,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
+from connectors.base import JobState, JobStatus
+from kernel.errors import ErrorKind, UpstreamError
 from tests.connectors.hostile import viva
 from tests.support.hostile_upstream import Reply, Request, graph_job, hostile_upstream
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.envelopes import parse_sailpoint_error
-from connectors.redaction import MAX_MESSAGE, MAX_STATUS, REDACTED
-from connectors.upstream_ids import MAX_ID
+from connectors.base import JobState, JobStatus
+from connectors.http.envelopes import parse_sailpoint_error
+from connectors.http.upstream_ids import MAX_ID
 from credentials.client_credentials import ClientCredentialsTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import MAX_MESSAGE, MAX_STATUS, REDACTED
 from tests.connectors.hostile import FIXTURE_TOKEN, sailpoint, viva
 from tests.support.hostile_upstream import Reply, Request, Scenario, graph_job, hostile_upstream
 

@@ -10,15 +10,22 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from connectors.registry import parse_params
-from connectors.sailpoint import SailPointParams
-from connectors.viva_goals import VivaGoalsParams, parse_explorer_view_url
+from connectors.spec.hooks import explorer_view_url
+from credentials.static_token import StaticTokenProvider
+from tests.support.connectors import sailpoint_connector
 from tests.support.targets import ORG, VIEW
+
+
+def parse_explorer_view_url(url: str) -> tuple[str, str]:
+    """(goalsOrganizationId, explorerViewId) from an Explorer view URL, by the spec's named transform."""
+    ids = explorer_view_url({"explorer_view_url": url})
+    return ids["goals_organization_id"], ids["explorer_view_id"]
 
 
 def test_explorer_view_url_gives_both_ids() -> None:
     url = f"https://goals.microsoft.com/org_uuid/{ORG}/objective-explorer?viewId={VIEW}"
     assert parse_explorer_view_url(url) == (ORG, VIEW)
-    assert VivaGoalsParams(explorer_view_url=url).goals_organization_id == ORG
+    assert parse_params("viva_goals", {"explorer_view_url": url})["goals_organization_id"] == ORG
 
 
 @pytest.mark.parametrize(
@@ -33,7 +40,7 @@ def test_explorer_view_url_gives_both_ids() -> None:
 )
 def test_viva_goals_params_reject_anything_else_saying_what_was_expected(params: dict[str, str]) -> None:
     with pytest.raises(ValidationError, match="expected goals_organization_id and explorer_view_id"):
-        VivaGoalsParams(**params)
+        parse_params("viva_goals", params)
 
 
 @given(st.text())
@@ -44,10 +51,12 @@ def test_explorer_url_parser_only_raises_value_error(url: str) -> None:
 
 def test_unknown_sailpoint_types_are_rejected_before_any_request() -> None:
     with pytest.raises(ValidationError, match=r"unknown SP-Config type.*WORKFLOWS"):
-        SailPointParams(include_types=["RULE", "WORKFLOWS"])
-    assert SailPointParams(include_types=["RULE"]).request_body() == {"includeTypes": ["RULE"]}
+        parse_params("sailpoint", {"include_types": ["RULE", "WORKFLOWS"]})
+    tokens = StaticTokenProvider("T", {"T": "x"})
+    connector = sailpoint_connector("https://acme.api.identitynow.com/v2025", tokens, {"include_types": ["RULE"]})
+    assert connector.plan(connector.spec.create.request).body == {"includeTypes": ["RULE"]}
 
 
 def test_unknown_connector_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="sailpoint, viva_goals"):
+    with pytest.raises(ValueError, match="sailpoint, sailpoint_sp_config, viva_goals"):
         parse_params("salesforce", {})

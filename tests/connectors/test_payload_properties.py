@@ -8,21 +8,20 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.base import JobStatus, UpstreamError
-from connectors.sailpoint import SailPointConnector, SailPointParams
-from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from connectors.base import JobStatus
+from connectors.spec.engine import SpecConnector
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import UpstreamError
+from tests.support.connectors import sailpoint_connector, viva_goals_connector
 
 TOKENS = StaticTokenProvider("T", {"T": "fixture-token"})
-VIVA = VivaGoalsConnector(
+VIVA = viva_goals_connector(
     "https://graph.microsoft.com/beta",
-    VivaGoalsParams(
-        goals_organization_id="9ab0fcab-c1d4-4b26-963b-a3c33155f853",
-        explorer_view_id="2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7",
-    ),
     TOKENS,
+    org="9ab0fcab-c1d4-4b26-963b-a3c33155f853",
+    view="2c8b5fd3-67c3-4677-8eb3-e0066c4d2fd7",
 )
-SAILPOINT = SailPointConnector("https://acme.api.identitynow.com/beta", SailPointParams(), TOKENS)
+SAILPOINT = sailpoint_connector("https://acme.api.identitynow.com/beta", TOKENS)
 HEADER_VALUES = st.text(st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=40)
 SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=40)
 FIELDS = st.sampled_from(
@@ -48,10 +47,10 @@ PAYLOADS = st.recursive(
 )
 
 
-def parse(connector: Any, body: Any, retry_after: str) -> JobStatus | UpstreamError:
+def parse(connector: SpecConnector, body: Any, retry_after: str) -> JobStatus | UpstreamError:
     response = httpx.Response(200, json=body, headers=[(b"Retry-After", retry_after.encode("latin-1"))])
     try:
-        status: JobStatus = connector._status(response)
+        status: JobStatus = connector.read_job(response, "job-1")
     except UpstreamError as error:
         return error
     return status

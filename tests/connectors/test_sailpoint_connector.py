@@ -8,11 +8,13 @@ import json
 import httpx
 import pytest
 
-from connectors.base import ErrorKind, JobState, UpstreamError
-from connectors.envelopes import parse_sailpoint_error
-from connectors.sailpoint import SailPointConnector, SailPointParams
+from connectors.base import JobState
+from connectors.http.envelopes import parse_sailpoint_error
+from connectors.spec.engine import SpecConnector
 from credentials.client_credentials import ClientCredentialsTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from local.simulator import SAILPOINT_FIXTURE_CLIENT, SAILPOINT_FIXTURE_SECRET, Simulator
+from tests.support.connectors import sailpoint_connector
 from tests.support.content import expected_sha256
 
 pytestmark = pytest.mark.integration
@@ -26,10 +28,8 @@ def tokens(
 
 def connector(
     sim: Simulator, provider: ClientCredentialsTokenProvider | None = None, **params: object
-) -> SailPointConnector:
-    return SailPointConnector(
-        sim.sailpoint_base_url("v2025"), SailPointParams.model_validate(params), provider or tokens(sim)
-    )
+) -> SpecConnector:
+    return sailpoint_connector(sim.sailpoint_base_url("v2025"), provider or tokens(sim), params)
 
 
 def test_create_status_download_keeps_the_json_byte_for_byte(simulator: Simulator) -> None:

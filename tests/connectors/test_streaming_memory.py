@@ -6,12 +6,11 @@ import hashlib
 
 import pytest
 
-from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 from credentials.static_token import StaticTokenProvider
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
+from tests.support.connectors import viva_goals_connector
 from tests.support.content import expected_sha256
 from tests.support.memory import peak_rss
-from tests.support.targets import ORG, VIEW
 
 GIB = 2**30
 
@@ -21,8 +20,7 @@ GIB = 2**30
 def test_one_gib_streams_through_the_connector_with_flat_memory(simulator: Simulator) -> None:
     simulator.config.content_size = GIB + 12345
     simulator.config.chunk_size = 1024 * 1024
-    params = VivaGoalsParams(goals_organization_id=ORG, explorer_view_id=VIEW)
-    conn = VivaGoalsConnector(simulator.graph_base_url, params, StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}))
+    conn = viva_goals_connector(simulator.graph_base_url, StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}))
     job = conn.start_job()
     done = [conn.get_job(job.job_id) for _ in range(2)][-1]
     digest, size = hashlib.sha256(), 0

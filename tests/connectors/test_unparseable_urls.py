@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, JobStatus, UpstreamError
-from connectors.transport import HttpSettings, fetch
-from connectors.urls import check_base_url, check_download_url
-from connectors.viva_goals import location_job_id
+from connectors.base import JobState, JobStatus
+from connectors.http.transport import HttpSettings, fetch
+from connectors.http.urls import check_base_url, check_download_url
+from connectors.spec.engine import location_job_id
+from kernel.errors import ErrorKind, UpstreamError
 from tests.connectors.hostile import viva
 from tests.support.hostile_upstream import Reply, Request, Scenario, graph_job, hostile_upstream
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import UpstreamError
-from connectors.sailpoint import SailPointConnector
-from connectors.urls import check_base_url, check_download_url, same_origin
-from connectors.viva_goals import location_job_id
+from connectors.http.urls import check_base_url, check_download_url, same_origin
+from connectors.registry import token_endpoint
+from connectors.spec.engine import location_job_id
+from kernel.errors import UpstreamError
 
 
 def test_base_url_must_be_https_except_on_loopback() -> None:
@@ -33,12 +33,10 @@ def test_download_location_must_be_https_unless_loopback() -> None:
 
 def test_sailpoint_token_url_defaults_to_the_tenant_origin() -> None:
     assert (
-        SailPointConnector.token_endpoint.url_for("https://acme.api.identitynow.com/v2025")
+        token_endpoint("sailpoint").url_for("https://acme.api.identitynow.com/v2025")
         == "https://acme.api.identitynow.com/oauth/token"
     )
-    assert (
-        SailPointConnector.token_endpoint.url_for("http://127.0.0.1:9000/beta") == "http://127.0.0.1:9000/oauth/token"
-    )
+    assert token_endpoint("sailpoint").url_for("http://127.0.0.1:9000/beta") == "http://127.0.0.1:9000/oauth/token"
 
 
 def test_quoted_location_header_still_names_the_job() -> None:

@@ -8,22 +8,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, UpstreamError
-from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from connectors.base import JobState
+from connectors.spec.engine import SpecConnector
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
+from tests.support.connectors import viva_goals_connector
 from tests.support.content import expected_sha256
-from tests.support.targets import ORG, VIEW
+from tests.support.targets import ORG
 
 pytestmark = pytest.mark.integration
 
 
-def connector(sim: Simulator, token: str = GRAPH_FIXTURE_TOKEN, org: str = ORG) -> VivaGoalsConnector:
-    params = VivaGoalsParams(goals_organization_id=org, explorer_view_id=VIEW)
-    return VivaGoalsConnector(sim.graph_base_url, params, StaticTokenProvider("T", {"T": token}))
+def connector(sim: Simulator, token: str = GRAPH_FIXTURE_TOKEN, org: str = ORG) -> SpecConnector:
+    return viva_goals_connector(sim.graph_base_url, StaticTokenProvider("T", {"T": token}), org=org)
 
 
-def finish(conn: VivaGoalsConnector, job_id: str) -> Iterator[JobState]:
+def finish(conn: SpecConnector, job_id: str) -> Iterator[JobState]:
     for _ in range(10):
         job = conn.get_job(job_id)
         yield job.state

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.envelopes import parse_graph_error
+from connectors.http.envelopes import parse_graph_error
 from credentials.client_credentials import ClientCredentialsTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from tests.support.hostile_upstream import Reply, Request, hostile_upstream
 
 

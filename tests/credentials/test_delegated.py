@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from connectors.base import ErrorKind, UpstreamError
+from kernel.errors import ErrorKind, UpstreamError
 from tests.credentials.signed_in import SIGNIN, assert_no_token, blob_client, sign_in_as, stored_secrets, worker
 from tests.support.identity_provider import (
     ALICE,

@@ -6,19 +6,19 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ConfigurationError, ErrorKind
-from connectors.envelopes import parse_sailpoint_error
-from connectors.export_connector import TokenEndpoint
-from connectors.viva_goals import VivaGoalsConnector
+from connectors.credential_interface import TokenEndpoint
+from connectors.http.envelopes import parse_sailpoint_error
+from connectors.registry import token_endpoint
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.selection import token_provider_for
+from kernel.errors import ConfigurationError, ErrorKind
 from targets import TargetsError, parse_targets
 from targets.model import MsalTokenCache
 from tests.credentials.signed_in import goals_target, target_document
 from tests.support.identity_provider import AUTHORITY_HOST, CLIENT_ID, SCOPE, TENANT
 
-ENDPOINT = VivaGoalsConnector.token_endpoint
+ENDPOINT = token_endpoint("viva_goals")
 
 
 def test_a_token_cache_target_gets_defaults_and_a_cache_blob_named_after_it() -> None:
@@ -64,6 +64,20 @@ def test_a_token_cache_target_with_a_mistake_is_refused_naming_the_field(change:
 
     with pytest.raises(TargetsError, match=message.replace("(", r"\(").replace("[", r"\[")):
         parse_targets({"targets": [document]})
+
+
+def test_a_token_cache_targets_scopes_come_from_its_spec_unless_it_lists_its_own() -> None:
+    assert goals_target(None).to_input()["auth"]["scopes"] == [SCOPE]  # the viva_goals spec's auth.scopes
+    assert goals_target(None, scopes=["api://other/.default"]).to_input()["auth"]["scopes"] == ["api://other/.default"]
+
+
+def test_a_token_cache_target_of_a_spec_without_scopes_must_list_its_own() -> None:
+    document = target_document(None) | {"connector": "sailpoint", "params": {}}
+
+    with pytest.raises(TargetsError, match="connector 'sailpoint' names no default scopes; list the scopes"):
+        parse_targets({"targets": [document]})
+    scoped = document | {"auth": document["auth"] | {"scopes": ["api://sp/.default"]}}
+    assert parse_targets({"targets": [scoped]})["goals"].to_input()["auth"]["scopes"] == ["api://sp/.default"]
 
 
 def test_token_provider_for_builds_one_delegated_provider_per_target_in_a_process(

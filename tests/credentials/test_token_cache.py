@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from connectors.base import ErrorKind, UpstreamError
+from kernel.errors import ErrorKind, UpstreamError
 from tests.credentials.signed_in import SIGNIN, blob_client, sign_in_as, stored_secrets, stored_users, worker
 from tests.support.identity_provider import ALICE, BOB, LoopbackTransport, StandInIdentityProvider
 

@@ -14,7 +14,8 @@ import pytest
 from rich.console import Console
 
 from app_functions import ORCHESTRATORS
-from connectors.base import ErrorKind, JobState, UpstreamError
+from connectors.base import JobState
+from kernel.errors import ErrorKind, UpstreamError
 from local.cli import summary
 from local.progress import ProgressPrinter
 from local.runner import LocalRunner, OrchestrationResult, RunnerEvent

@@ -17,7 +17,8 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from activities.connections import connector_for
 from activities.export_activities import check_export_job, download_export
 from app_functions import ORCHESTRATORS
-from connectors.base import (
+from credentials.token_cache import storage_error
+from kernel.errors import (
     ActivityFailed,
     ConfigurationError,
     ContractError,
@@ -28,7 +29,6 @@ from connectors.base import (
     TokenCacheError,
     UpstreamError,
 )
-from credentials.token_cache import storage_error
 from local.runner import LocalRunner, OrchestrationResult
 from orchestrators import names
 from orchestrators.export_state import ExportInput

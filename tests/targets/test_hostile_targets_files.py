@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kernel.documents import MAX_NODES
 from local.cli import run_main
 from targets import TargetsError, load_targets
-from targets.documents import MAX_NODES
 from targets.loader import MAX_FILE_BYTES
 from tests.targets.test_loader import goals
 from triggers import configured_targets

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from activities.connections import connector_for
-from connectors.base import ConfigurationError, ErrorKind, ExportError
+from kernel.errors import ConfigurationError, ErrorKind, ExportError
 from targets import TargetsError, parse_targets
 from targets.origins import ALLOW_LOOPBACK, check_origin_policy, loopback_allowed, reaches_this_machine
 

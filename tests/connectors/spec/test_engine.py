@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ErrorKind, JobState, JobStatus, ResultPart, UpstreamError
+from connectors.base import JobState, JobStatus, ResultPart
 from connectors.spec.engine import SpecConnector
 from connectors.spec.loader import load_spec
 from connectors.spec.model import CleanupSpec, PaginationSpec, RequestSpec
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
 from orchestrators.contracts import JobAnswer
 from tests.support.loopback_server import loopback_server
 
@@ -174,14 +175,21 @@ def test_a_part_on_a_host_the_spec_does_not_allow_is_refused_before_any_request(
     monkeypatch.setenv("EXPORTS_ALLOW_LOOPBACK_UPSTREAMS", "false")
     conn = connector(upstream)
     job = JobStatus(
-        "op-1", JobState.SUCCEEDED, "Completed", parts=(ResultPart(f"http://localhost:{upstream.port}/x"),) * 2
+        "op-1",
+        JobState.SUCCEEDED,
+        "Completed",
+        parts=(ResultPart("https://files.elsewhere.example/x"), ResultPart(f"http://localhost:{upstream.port}/x")),
     )
 
     with pytest.raises(UpstreamError) as caught, conn.open_part(job, job.parts[0]):
         pass
+    with pytest.raises(UpstreamError) as on_this_machine, conn.open_part(job, job.parts[1]):
+        pass
 
     assert caught.value.kind is ErrorKind.PERMANENT
     assert "does not allow" in caught.value.message
+    assert on_this_machine.value.kind is ErrorKind.PERMANENT
+    assert "EXPORTS_ALLOW_LOOPBACK_UPSTREAMS" in on_this_machine.value.message  # the address rule comes first
     assert upstream.seen == []
 
 

@@ -47,6 +47,13 @@ def setter(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 MALFORMED: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
+    ("a scope with a space", setter("auth.scopes", ["a b"]), "auth.scopes.0: expected a scope name without spaces"),
+    ("a scope MSAL adds itself", setter("auth.scopes", ["openid"]), "auth.scopes.0: expected a scope name"),
+    (
+        "scopes for a profile without a signed-in user",
+        setter("auth", {"profile": "entra_app", "scopes": ["https://graph.microsoft.com/.default"]}),
+        "auth.scopes: expected no scopes: auth profile 'entra_app' takes no signed-in user's token",
+    ),
     ("unknown top-level key", setter("colour", "red"), "colour: Extra inputs are not permitted"),
     ("unknown nested key", setter("create.request.verb", "POST"), "create.request.verb: Extra inputs"),
     (

@@ -1,4 +1,4 @@
-"""Targets name a spec by its name or an alias; the answers match what the class registry gives today."""
+"""Targets name a spec by its name or an alias; its params, credential needs and auth kinds come from the spec."""
 
 from __future__ import annotations
 
@@ -8,32 +8,57 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from connectors.registry import connector_type, parse_params
-from connectors.spec.registry import check_auth_kind, parse_spec_params, spec_for, spec_token_endpoint
+from connectors.http.envelopes import parse_graph_error, parse_sailpoint_error
+from connectors.registry import check_auth_kind, default_scopes, parse_params, spec_for, token_endpoint
 from tests.support.targets import ORG, VIEW
 
 VIEW_URL = f"https://goals.microsoft.com/org_uuid/{ORG}/objective-explorer?viewId={VIEW}"
 
 
-@pytest.mark.parametrize(("connector", "spec"), [("viva_goals", "viva_goals"), ("sailpoint", "sailpoint_sp_config")])
-def test_the_connector_names_targets_use_today_name_the_seed_specs(connector: str, spec: str) -> None:
+@pytest.mark.parametrize(
+    ("connector", "spec", "token_path", "parser"),
+    [
+        ("viva_goals", "viva_goals", None, parse_graph_error),
+        ("sailpoint", "sailpoint_sp_config", "/oauth/token", parse_sailpoint_error),
+        ("sailpoint_sp_config", "sailpoint_sp_config", "/oauth/token", parse_sailpoint_error),
+    ],
+)
+def test_the_connector_names_targets_use_name_the_seed_specs(
+    connector: str, spec: str, token_path: str | None, parser: object
+) -> None:
     assert spec_for(connector).name == spec
-    assert spec_token_endpoint(connector).path == connector_type(connector).token_endpoint.path
+    assert token_endpoint(connector).path == token_path
+    assert token_endpoint(connector).parse_error is parser
+
+
+def test_the_graph_scope_comes_from_the_viva_goals_spec_only() -> None:
+    assert default_scopes("viva_goals") == ("https://graph.microsoft.com/Goals-Export.ReadWrite.All",)
+    assert default_scopes("sailpoint") == ()
 
 
 @pytest.mark.parametrize(
-    ("connector", "params"),
+    ("connector", "params", "normalised"),
     [
-        ("viva_goals", {"explorer_view_url": VIEW_URL}),
-        ("viva_goals", {"goals_organization_id": ORG.upper(), "explorer_view_id": VIEW}),
-        ("sailpoint", {"include_types": ["RULE"], "description": "nightly"}),
+        ("viva_goals", {"explorer_view_url": VIEW_URL}, {"goals_organization_id": ORG, "explorer_view_id": VIEW}),
+        (
+            "viva_goals",
+            {"goals_organization_id": ORG.upper(), "explorer_view_id": VIEW},
+            {"goals_organization_id": ORG, "explorer_view_id": VIEW},
+        ),
+        (
+            "sailpoint",
+            {"include_types": ["RULE"], "description": "nightly"},
+            {"include_types": ["RULE"], "description": "nightly"},
+        ),
+        (
+            "sailpoint",
+            {"object_options": {"RULE": {}}},
+            {"object_options": {"RULE": {"included_ids": [], "included_names": []}}},
+        ),
     ],
 )
-def test_params_normalise_as_the_classes_do(connector: str, params: dict[str, object]) -> None:
-    by_class = parse_params(connector, params).model_dump(mode="json", exclude_none=True)
-    by_spec = parse_spec_params(connector, params)
-
-    assert {k: v for k, v in by_class.items() if v not in ([], {})} == by_spec
+def test_params_are_normalised(connector: str, params: dict[str, object], normalised: dict[str, object]) -> None:
+    assert parse_params(connector, params) == normalised
 
 
 @pytest.mark.parametrize(
@@ -48,11 +73,9 @@ def test_params_normalise_as_the_classes_do(connector: str, params: dict[str, ob
         ("sailpoint", {"colour": "red"}),
     ],
 )
-def test_params_the_classes_refuse_the_specs_refuse(connector: str, params: dict[str, object]) -> None:
+def test_params_the_specs_refuse(connector: str, params: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         parse_params(connector, params)
-    with pytest.raises(ValidationError):
-        parse_spec_params(connector, params)
 
 
 def test_an_unknown_connector_names_the_known_ones() -> None:
@@ -74,8 +97,5 @@ def test_every_target_of_the_example_targets_file_is_accepted_by_its_spec() -> N
     document = yaml.safe_load((Path(__file__).resolve().parents[3] / "targets.example.yaml").read_text())
 
     for target in document["targets"]:
-        by_class = parse_params(target["connector"], target["params"]).model_dump(mode="json", exclude_none=True)
-        assert parse_spec_params(target["connector"], target["params"]) == {
-            k: v for k, v in by_class.items() if v not in ([], {})
-        }
+        parse_params(target["connector"], target["params"])
         check_auth_kind(target["connector"], target["auth"]["kind"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from connectors.redaction import clean_message
+from kernel.redaction import clean_message
 
 FALLBACK = "application/octet-stream"
 MAX_MEDIA_TYPE = 255

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from activities.export_activities import check_export_job
-from connectors.clients import close_all, socket_read_bytes
+from connectors.http.clients import close_all, socket_read_bytes
+from connectors.http.transport import HttpSettings
 from connectors.registry import build_connector
-from connectors.transport import HttpSettings
 from credentials.static_token import StaticTokenProvider
 from targets import parse_targets
 from tests.connectors.hostile import FIXTURE_TOKEN, PARAMS

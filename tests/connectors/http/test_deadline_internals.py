@@ -1,6 +1,6 @@
 """The per-call deadline reaches every transport, and fails loudly the day httpx keeps its backend elsewhere.
 
-`connectors/deadline.py` wraps httpcore's public network-backend interface, but sets it through httpx's private
+`connectors/http/deadline.py` wraps httpcore's public network-backend interface, but sets it through httpx's private
 attributes (there is no public way). These tests name those attributes, so an upgrade that moves them fails
 here by name; and the lock, which is what Azure installs, pins both libraries exactly.
 """
@@ -14,8 +14,8 @@ import httpx
 import pytest
 from packaging.utils import canonicalize_name
 
-from connectors.deadline import DeadlineNotEnforceable, enforce_deadlines
-from connectors.transport import HttpSettings
+from connectors.http.deadline import DeadlineNotEnforceable, enforce_deadlines
+from connectors.http.transport import HttpSettings
 from tests.infra.test_lock import locked
 
 

@@ -7,8 +7,8 @@ disagree on the shape:
 - SailPoint: `{detailCode, trackingId, messages: [{text}]}`; `{"error": "..."}` on
   401; `{"message": "..."}` on 429; OAuth's `{"error", "error_description"}`.
 
-Whatever arrives, the result is a short single-line message (redacted, `connectors.redaction`) and a code,
-never the raw body. A connector names its parser (`HttpExportConnector.parse_error`); the code that sends
+Whatever arrives, the result is a short single-line message (redacted, `kernel.redaction`) and a code,
+never the raw body. A connector's spec names its parser (`errors.envelope`); the code that sends
 requests takes the parser it is given.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.redaction import clean_message, redact
+from kernel.redaction import clean_message, redact
 
 MAX_BODY = 64 * 1024  # an error envelope is small; more than this is not one
 
@@ -36,7 +36,8 @@ class ErrorDetails:
 ErrorParser = Callable[..., ErrorDetails]  # (body, fallback, *secrets to redact)
 
 
-def _load(body: bytes | str | None) -> Any:
+def error_body_json(body: bytes | str | None) -> Any:
+    """An error body as JSON, or None when it is empty, larger than `MAX_BODY` or not JSON."""
     if not body or len(body) > MAX_BODY:
         return None
     try:
@@ -58,7 +59,7 @@ def _identifier(value: object, *secrets: str | None) -> str | None:
 
 def parse_graph_error(body: bytes | str | None, fallback: str, *secrets: str | None) -> ErrorDetails:
     """Graph's envelope; the inner code wins over the outer one unless it is the uninformative `unknown`."""
-    data = _load(body)
+    data = error_body_json(body)
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, str):
         return ErrorDetails(clean_message(_text(error) or fallback, *secrets))
@@ -73,7 +74,7 @@ def parse_graph_error(body: bytes | str | None, fallback: str, *secrets: str | N
 
 def parse_sailpoint_error(body: bytes | str | None, fallback: str, *secrets: str | None) -> ErrorDetails:
     """SailPoint's envelopes: the first message text, else `error`, else `message`; code from `detailCode`."""
-    data = _load(body)
+    data = error_body_json(body)
     if not isinstance(data, dict):
         return ErrorDetails(clean_message(fallback, *secrets))
     messages = data.get("messages")

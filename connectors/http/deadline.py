@@ -12,7 +12,7 @@ public way to hand its transports a network backend, so `enforce_deadlines` sets
 connection pool through private attributes (`Client._transport`, `Client._mounts`, `HTTPTransport._pool`,
 `ConnectionPool._network_backend`). So that a change of them can never silently drop the deadline, it refuses
 (`DeadlineNotEnforceable`) to return a client it could not wrap, which every test that builds a client then
-shows; `tests/connectors/test_deadline_internals.py` names the attributes, and the lock, which is what Azure
+shows; `tests/connectors/http/test_deadline_internals.py` names the attributes, and the lock, which is what Azure
 installs, pins httpx and httpcore exactly.
 """
 
@@ -134,7 +134,7 @@ def enforce_deadlines(client: httpx.Client) -> httpx.Client:
             raise DeadlineNotEnforceable(
                 f"cannot set the per-call deadline on {type(transport).__name__} of httpx {httpx.__version__} / "
                 f"httpcore {httpcore.__version__}: its connection pool's network backend is not where "
-                "connectors/deadline.py expects it; pin the versions the lock names"
+                "connectors/http/deadline.py expects it; pin the versions the lock names"
             )
         if not isinstance(backend, _Backend):
             pool._network_backend = _Backend(backend)  # type: ignore[union-attr]

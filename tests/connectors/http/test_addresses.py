@@ -10,7 +10,7 @@ from typing import Any
 import httpcore
 import pytest
 
-from connectors.addresses import (
+from connectors.http.addresses import (
     ALLOW_LOOPBACK,
     ALLOW_PRIVATE,
     AddressClass,
@@ -18,8 +18,8 @@ from connectors.addresses import (
     host_class,
     server_given_refusal,
 )
-from connectors.base import ErrorKind, UpstreamError
-from connectors.connect_guard import GuardedBackend, checked_addresses, server_given
+from connectors.http.connect_guard import GuardedBackend, checked_addresses, server_given
+from kernel.errors import ErrorKind, UpstreamError
 
 LOOPBACK_SPELLINGS = [
     "127.0.0.1",

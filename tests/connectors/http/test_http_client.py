@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.redaction import MAX_MESSAGE, REDACTED, clean_message, redact
-from connectors.upstream_ids import path_segment
-from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
+from connectors.http.upstream_ids import path_segment
+from connectors.spec.engine import SpecConnector
 from credentials.static_token import StaticTokenProvider
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import MAX_MESSAGE, REDACTED, clean_message, redact
 from local.simulator import GRAPH_FIXTURE_TOKEN, Simulator
 from tests.connectors.hostile import FIXTURE_JWT
-from tests.support.targets import ORG, VIEW
+from tests.support.connectors import viva_goals_connector
 
 
-def connector(sim: Simulator) -> VivaGoalsConnector:
-    params = VivaGoalsParams(goals_organization_id=ORG, explorer_view_id=VIEW)
-    return VivaGoalsConnector(sim.graph_base_url, params, StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}))
+def connector(sim: Simulator) -> SpecConnector:
+    return viva_goals_connector(sim.graph_base_url, StaticTokenProvider("T", {"T": GRAPH_FIXTURE_TOKEN}))
 
 
 def test_redact_blanks_given_secrets_bearer_values_and_jwts() -> None:

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import httpx
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.clients import socket_read_bytes
+from connectors.http.clients import socket_read_bytes
+from kernel.errors import ErrorKind, UpstreamError
 
 CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ACCEPT_ENCODING = "gzip, deflate"

@@ -23,8 +23,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from connectors.addresses import IPAddress, address_class, host_address, server_given_refusal
-from connectors.base import ErrorKind, UpstreamError
+from connectors.http.addresses import IPAddress, address_class, host_address, server_given_refusal
+from kernel.errors import ErrorKind, UpstreamError
 
 Resolver = Callable[[str, int], list[IPAddress]]
 

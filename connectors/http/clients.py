@@ -14,7 +14,7 @@ for the moment of the read and keeps what arrived, so a small JSON answer holds 
 
 That read size is httpcore's class attribute `HTTP11Connection.READ_NUM_BYTES`, not a documented setting: it is
 set when this module builds its first client (never at import, which must leave the process as it found it),
-`tests/connectors/test_shared_clients.py` fails the day httpcore reads another way, and the lock (which is what
+`tests/connectors/http/test_shared_clients.py` fails the day httpcore reads another way, and the lock (which is what
 Azure installs) pins httpcore exactly. The exit hook that closes the clients is registered at the same moment.
 """
 

@@ -15,20 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.bodies import read_prefix
-from connectors.connect_guard import server_given
-from connectors.content_stream import HttpContentStream
-from connectors.deadline import within
-from connectors.envelopes import ErrorParser
-from connectors.redaction import MAX_MESSAGE, clean_message
-from connectors.retry_after import parse_retry_after
-from connectors.transport import (
+from connectors.credential_interface import ErrorParser, TokenProvider
+from connectors.http.bodies import read_prefix
+from connectors.http.connect_guard import server_given
+from connectors.http.content_stream import HttpContentStream
+from connectors.http.deadline import within
+from connectors.http.retry_after import parse_retry_after
+from connectors.http.transport import (
     HttpSettings,
     classify_status,
     fetch,
@@ -37,18 +35,14 @@ from connectors.transport import (
     server_wait,
     unsendable,
 )
-from connectors.upstream_ids import upstream_id
-from connectors.urls import check_base_url, check_download_url, check_server_given, same_origin
+from connectors.http.upstream_ids import upstream_id
+from connectors.http.urls import check_base_url, check_download_url, check_server_given, same_origin
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import MAX_MESSAGE, clean_message
 from telemetry.spans import upstream_call
 
 MAX_REDIRECTS = 5
 Clock = Callable[[], datetime]
-
-
-class TokenProvider(Protocol):
-    """Whatever hands out the bearer token of one API (the `credentials` package holds the kinds)."""
-
-    def get_token(self, *, force_refresh: bool = False) -> str: ...
 
 
 def utcnow() -> datetime:

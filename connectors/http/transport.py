@@ -15,14 +15,14 @@ from typing import Any
 
 import httpx
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.bodies import ACCEPT_ENCODING, read_capped, read_prefix
-from connectors.clients import shared_client
-from connectors.connect_guard import guard_connections
-from connectors.deadline import deadline_passed, enforce_deadlines
-from connectors.envelopes import MAX_BODY
-from connectors.retry_after import parse_retry_after
-from connectors.urls import origin_of
+from connectors.http.bodies import ACCEPT_ENCODING, read_capped, read_prefix
+from connectors.http.clients import shared_client
+from connectors.http.connect_guard import guard_connections
+from connectors.http.deadline import deadline_passed, enforce_deadlines
+from connectors.http.envelopes import MAX_BODY
+from connectors.http.retry_after import parse_retry_after
+from connectors.http.urls import origin_of
+from kernel.errors import ErrorKind, UpstreamError
 from telemetry.spans import upstream_call
 
 

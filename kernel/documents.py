@@ -90,9 +90,19 @@ def _short_number(digits: str, where: str = "") -> str:
     return digits
 
 
-def load_yaml(text: str) -> Any:
-    """`yaml.safe_load`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`."""
-    return _parsed(lambda: yaml.load(text, Loader=_UniqueKeyLoader), yaml.YAMLError, "YAML")  # noqa: S506 - safe
+def load_yaml(text: str, *, max_aliases: int | None = None) -> Any:
+    """`yaml.safe_load`, except that a duplicate key or nesting deeper than `MAX_DEPTH` is a `DocumentError`,
+    and so is a document with more than `max_aliases` aliases (`*name`) when that is given (connector specs)."""
+
+    def parse() -> Any:
+        loader = _UniqueKeyLoader(text)
+        loader.max_aliases = max_aliases
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+
+    return _parsed(parse, yaml.YAMLError, "YAML")
 
 
 def _parsed(parse: Callable[[], Any], invalid: type[Exception], kind: str) -> Any:
@@ -208,6 +218,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     a document of more than `MAX_NODES` values (aliases expanded), and a number longer than `MAX_NUMBER_DIGITS`."""
 
     nodes_composed = 0
+    aliases_composed = 0
+    max_aliases: int | None = None
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         """Count as the parser goes, so a file of a million plain values stops at the budget, not after it."""
@@ -215,6 +227,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         if self.nodes_composed > MAX_NODES:
             line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]  # untyped in the stubs
             raise DocumentError(f"line {line}: more than {MAX_NODES:,} values")
+        if self.max_aliases is not None and self.check_event(yaml.AliasEvent):
+            self.aliases_composed += 1
+            if self.aliases_composed > self.max_aliases:
+                line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]  # untyped in the stubs
+                raise DocumentError(f"line {line}: more than {self.max_aliases} YAML aliases")
         return super().compose_node(parent, index)
 
     def compose_document(self) -> yaml.Node | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.envelopes import parse_graph_error, parse_sailpoint_error
+from connectors.http.envelopes import parse_graph_error, parse_sailpoint_error
 
 
 def test_graph_envelope_with_either_inner_error_spelling() -> None:

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import httpx
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.bodies import content_coding, decoded_chunks
-from connectors.deadline import deadline_at
-from connectors.media_types import checked_media_type
-from connectors.transport import HttpSettings, network_error, sent_token
+from connectors.http.bodies import content_coding, decoded_chunks
+from connectors.http.deadline import deadline_at
+from connectors.http.media_types import checked_media_type
+from connectors.http.transport import HttpSettings, network_error, sent_token
+from kernel.errors import ErrorKind, UpstreamError
 
 DEFAULT_CHUNK = 1024 * 1024
 

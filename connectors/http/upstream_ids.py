@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from connectors.base import ErrorKind, UpstreamError
-from connectors.redaction import holds_secret
+from kernel.errors import ErrorKind, UpstreamError
+from kernel.redaction import holds_secret
 
 MAX_ID = 256  # Graph's and SailPoint's ids are under 100 characters; a longer one is not an id
 

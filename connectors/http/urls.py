@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.addresses import AddressClass, host_address, host_class, server_given_refusal
-from connectors.base import ErrorKind, UpstreamError
+from connectors.http.addresses import AddressClass, host_address, host_class, server_given_refusal
+from kernel.errors import ErrorKind, UpstreamError
 
 MAX_URL = 8192  # pre-signed URLs run to a few hundred characters
 MAX_HOST = 253  # the longest DNS name; each label at most 63 (the resolver's own limit)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.timestamps import normalise_timestamp
+from kernel.timestamps import normalise_timestamp
 
 
 @pytest.mark.parametrize(
