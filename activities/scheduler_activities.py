@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from azure.storage.blob import ContainerClient
 from pydantic import ValidationError
 
-from connectors.base import ContractError, ErrorKind
-from connectors.timestamps import parse_timestamp
+from kernel.errors import ContractError, ErrorKind
+from kernel.timestamps import parse_timestamp
 from orchestrators import names
 from orchestrators.contracts import Failure, ScheduledExport, undecodable
 from orchestrators.scheduler_contracts import (

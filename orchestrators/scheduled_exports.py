@@ -77,7 +77,7 @@ from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
-from connectors.base import ExportError
+from kernel.errors import ExportError
 from orchestrators import names
 from orchestrators.contracts import Contract, SchedulePlan, decode, read_answer
 from orchestrators.export_state import ExportInput
