@@ -129,6 +129,23 @@ class CleanupOutcome:
     error: str | None = None
 
 
+RecordFormat = Literal["csv", "json_array_at_path", "ndjson"]
+
+
+@dataclass(frozen=True)
+class ResultLayout:
+    """How a finished job's result is stored and read, known before its first byte is downloaded.
+
+    `multi_part`: stored as `part-00001...` blobs (pages, zip members, a list of files) rather than the one
+    `content` blob of a single-file result. `records`/`records_path`: how a reader turns the bytes into records
+    (None: the reader goes by the content type).
+    """
+
+    multi_part: bool = False
+    records: RecordFormat | None = None
+    records_path: str | None = None
+
+
 class ErrorKind(enum.StrEnum):
     """What the orchestrator should do about a failed call (its table is `orchestrators.failure_policy`)."""
 
@@ -323,4 +340,8 @@ class ExportConnector(Protocol):
 
     def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
         """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
+        ...
+
+    def result_layout(self, job: JobStatus) -> ResultLayout:
+        """Whether the result is stored as parts, and how its records read (from the spec, without a request)."""
         ...

@@ -18,7 +18,15 @@ from typing import ClassVar, Generic, TypeVar
 import httpx
 
 from connectors.api_client import ApiClient, Clock, TokenProvider, utcnow
-from connectors.base import CleanupOutcome, CleanupWhen, ErrorKind, JobStatus, ResultPart, UpstreamError
+from connectors.base import (
+    CleanupOutcome,
+    CleanupWhen,
+    ErrorKind,
+    JobStatus,
+    ResultLayout,
+    ResultPart,
+    UpstreamError,
+)
 from connectors.content_stream import HttpContentStream
 from connectors.envelopes import ErrorParser
 from connectors.timestamps import parse_timestamp
@@ -135,6 +143,10 @@ class HttpExportConnector(Generic[P]):
         part = self.result_parts(job)[0]
         with self.open_part(job, part) as stream:
             yield part, stream
+
+    def result_layout(self, job: JobStatus) -> ResultLayout:
+        """One file, read by its content type."""
+        return ResultLayout()
 
     def cleanup(self, job: JobStatus, when: CleanupWhen) -> CleanupOutcome:
         """Nothing: the class connectors' APIs have no cleanup call."""

@@ -31,6 +31,7 @@ from connectors.base import (
     ErrorKind,
     JobState,
     JobStatus,
+    ResultLayout,
     ResultPart,
     UpstreamError,
     job_state,
@@ -464,6 +465,23 @@ class SpecConnector:
     def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
         """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
         yield from ResultReader(self, self.max_export_bytes).iter_parts(job)
+
+    def result_layout(self, job: JobStatus) -> ResultLayout:
+        """Parts when the spec's result is pages, zip members or a list of files (even a list of one), else one
+        file; the records as the spec says."""
+        result = self.spec.result
+        multi = (
+            result.pagination.kind != "none"
+            or result.encoding == "zip"
+            or result.parts is not None
+            or len(job.parts) > 1
+        )
+        records = result.records
+        return ResultLayout(
+            multi_part=multi,
+            records=records.format if records else None,
+            records_path=records.path if records else None,
+        )
 
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:
