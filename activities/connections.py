@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import ExportConnector
-from connectors.registry import build_connector, connector_type
+from connectors.registry import build_connector, token_endpoint_of
 from credentials.selection import token_provider_for
 
 
 def connector_for(target: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ExportConnector:
-    tokens = token_provider_for(target, connector_type(target["connector"]).token_endpoint, environ)
+    tokens = token_provider_for(target, token_endpoint_of(target["connector"]), environ)
     return build_connector(
         target["connector"],
         target["base_url"],

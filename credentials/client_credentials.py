@@ -38,8 +38,10 @@ class ClientCredentialsTokenProvider:
         http: httpx.Client | None = None,
         settings: HttpSettings | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        scope: str | None = None,
     ) -> None:
         self.token_url = token_url
+        self.scope = scope
         self.client_id = client_id
         self._secret = client_secret
         self._parse_error = parse_error
@@ -63,6 +65,8 @@ class ClientCredentialsTokenProvider:
 
     def _fetch(self) -> tuple[str, float]:
         form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret}
+        if self.scope:
+            form["scope"] = self.scope
         http = self._http or self._settings.client_for(self.token_url)
         with within(self._settings.deadline_s):
             response = fetch(http, self._settings, "POST", self.token_url, data=form)

@@ -85,7 +85,8 @@ def validate_params(spec: ConnectorSpec, params: Mapping[str, Any]) -> dict[str,
 
 def token_endpoint(spec: ConnectorSpec) -> TokenEndpoint:
     """Where the spec's API exchanges client credentials for a token by default, and how its errors read."""
-    return TokenEndpoint(spec.auth.token_path, hooks.ENVELOPES[spec.errors.envelope])
+    profile = hooks.AUTH_PROFILES[spec.auth.profile]
+    return TokenEndpoint(spec.auth.token_path, hooks.ENVELOPES[spec.errors.envelope], profile.scope)
 
 
 def location_value(response: httpx.Response) -> str | None:

@@ -35,15 +35,24 @@ HINTS: Mapping[str, str] = {
 
 @dataclass(frozen=True)
 class AuthProfile:
-    """What an API expects of a credential: the target auth kinds it accepts, and whether it has a token path."""
+    """What an API expects of a credential: the target auth kinds it accepts, whether it has a token path, and the
+    scope its client-credentials token is asked for (Entra ID issues a token for one resource at a time)."""
 
     kinds: frozenset[str]
     token_path_allowed: bool
+    scope: str | None = None
 
 
+APP_KINDS = frozenset({"bearer_env", "client_credentials_env"})
 AUTH_PROFILES: Mapping[str, AuthProfile] = {
     "entra_delegated": AuthProfile(frozenset({"bearer_env", "msal_token_cache"}), token_path_allowed=False),
-    "entra_app": AuthProfile(frozenset({"bearer_env", "client_credentials_env"}), token_path_allowed=False),
+    "entra_app": AuthProfile(APP_KINDS, token_path_allowed=False),
+    # Entra ID client credentials, one per resource: the target names its tenant's token_url.
+    "entra_app_graph": AuthProfile(APP_KINDS, token_path_allowed=False, scope="https://graph.microsoft.com/.default"),
+    "entra_app_powerbi": AuthProfile(
+        APP_KINDS, token_path_allowed=False, scope="https://analysis.windows.net/powerbi/api/.default"
+    ),
+    "entra_app_arm": AuthProfile(APP_KINDS, token_path_allowed=False, scope="https://management.azure.com/.default"),
     "oauth_client_credentials": AuthProfile(
         frozenset({"bearer_env", "client_credentials_env"}), token_path_allowed=True
     ),

@@ -1,7 +1,7 @@
 """The engine on what the seeds never do: a Location job reference, progress from the HTTP status, no data,
 several result parts on another host, and cleanup, against a small scripted upstream on 127.0.0.1.
 
-The spec is the cost details example (docs/specs), the shape of Azure Cost Management's report API. Until the
+The spec is the built-in cost details spec, the shape of Azure Cost Management's report API. Until the
 simulator has that API, the upstream here is a standard-library server that answers what the test scripts.
 """
 
@@ -27,7 +27,7 @@ from orchestrators.contracts import JobAnswer
 from tests.support.loopback_server import loopback_server
 
 pytestmark = pytest.mark.integration
-SPEC = load_spec(Path(__file__).resolve().parents[3] / "docs" / "specs" / "cost_details_report.yaml")
+SPEC = load_spec(Path(__file__).resolve().parents[3] / "connectors" / "specs" / "cost_details_report.yaml")
 TOKEN = "fixture-token-for-the-scripted-upstream"
 SCOPE = "subscriptions/00000000-0000-0000-0000-000000000000"
 PARAMS = {"scope": SCOPE, "time_period": {"start": "2026-11-01", "end": "2026-11-30"}}
@@ -249,7 +249,9 @@ def test_a_failed_cleanup_is_retried_once_and_reported_never_raised(upstream: Up
 
 
 def living(name: str) -> Any:
-    return load_spec(Path(__file__).resolve().parents[3] / "docs" / "specs" / f"{name}.yaml")
+    root = Path(__file__).resolve().parents[3]
+    built_in = root / "connectors" / "specs" / f"{name}.yaml"
+    return load_spec(built_in if built_in.exists() else root / "docs" / "specs" / f"{name}.yaml")
 
 
 def read_all(conn: SpecConnector, job: JobStatus) -> list[tuple[str | None, str, bytes]]:
