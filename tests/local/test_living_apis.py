@@ -15,7 +15,7 @@ import yaml
 from local.cli import run_main
 from local.simulator import Simulator
 from tests.support import storage
-from tests.support.targets import cost_raw, powerbi_raw
+from tests.support.targets import cost_raw, intune_raw, powerbi_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
 
@@ -124,3 +124,53 @@ def test_powerbi_failed_with_retry_after_is_created_again_after_the_servers_wait
     creates = [r for r in simulator.stats.requests if r.route == "pbi.create"]
     assert len(creates) == 2
     assert summary["recreations"] == 1
+
+
+def test_intune_unzips_the_report_into_a_part_and_deletes_the_job_afterwards(
+    tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, summary = run(tmp_path, intune_raw(simulator), capsys)
+
+    assert code == 0, summary
+    manifest = storage.read_json(summary["manifest"])
+    assert len(manifest["parts"]) == 1
+    part = manifest["parts"][0]
+    assert part["name"].endswith("/part-00001.csv")
+    assert part["upstream_name"].endswith(".csv")  # the zip member's own name
+    body = stored_parts(manifest)[0]
+    assert body.startswith(b"DeviceId,DeviceName,OS")
+    deletes = [r for r in simulator.stats.requests if r.route == "intune.delete"]
+    assert len(deletes) == 1
+    assert deletes[0].status in (200, 204)
+    assert manifest["cleanup"] == {"sent": True, "error": None}
+    assert summary["event"]["data"]["cleanup"] == {"sent": True, "error": None}
+    assert storage.read_json("devices/latest.json")["cleanup"] == {"sent": True, "error": None}
+    downloads = [r for r in simulator.stats.requests if r.route == "intune.download"]
+    assert downloads
+    assert not any(r.had_authorization for r in downloads)
+
+
+def test_intune_an_unknown_status_is_waited_out_as_running(
+    tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`unknown` is one of Intune's documented values (the sentinel expiry's test is in test_living_specs.py)."""
+    simulator.config.intune_unknown_polls = 1
+    code, summary = run(tmp_path, intune_raw(simulator), capsys)
+
+    assert code == 0, summary
+    assert summary["recreations"] == 0
+    assert len([r for r in simulator.stats.requests if r.route == "intune.create"]) == 1
+
+
+def test_intune_a_failed_cleanup_is_recorded_and_never_fails_the_export(
+    tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.inject("intune.delete", status=503, count=2)
+    code, summary = run(tmp_path, intune_raw(simulator), capsys)
+
+    assert code == 0, summary
+    manifest = storage.read_json(summary["manifest"])
+    assert manifest["cleanup"]["sent"] is True
+    assert "503" in manifest["cleanup"]["error"]
+    assert summary["event"]["data"]["cleanup"]["error"]
+    assert len([r for r in simulator.stats.requests if r.route == "intune.delete"]) == 2  # retried once

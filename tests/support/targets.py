@@ -74,5 +74,16 @@ def powerbi_raw(sim: Simulator, name: str = "sales-report") -> dict[str, Any]:
     }
 
 
+def intune_raw(sim: Simulator, name: str = "devices") -> dict[str, Any]:
+    return {
+        "name": name,
+        "connector": "intune_report_export",
+        "base_url": sim.intune_base_url,
+        "params": {"report_name": "Devices", "select": ["DeviceId", "DeviceName", "OS"]},
+        "auth": entra_app_auth(sim),
+        "poll": {"floor_s": 1, "ceiling_s": 30},
+    }
+
+
 def _one(raw: dict[str, Any]) -> Target:
     return next(iter(parse_targets({"targets": [raw]}).values()))
