@@ -21,6 +21,8 @@ from connectors.envelopes import ErrorParser
 from connectors.retry_after import parse_retry_after
 from connectors.transport import HttpSettings, fetch
 
+MAX_INSTANCE_URL = 2000
+
 
 class ClientCredentialsTokenProvider:
     """OAuth2 client credentials, cached until shortly before expiry; thread-safe.
@@ -51,6 +53,9 @@ class ClientCredentialsTokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
+        # What the last token response named as the API's instance (Salesforce's `instance_url`), unchecked: a
+        # connector whose spec takes its origin from there checks it before sending the token to it.
+        self.instance_url: str | None = None
 
     def __repr__(self) -> str:
         return f"ClientCredentialsTokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -97,4 +102,6 @@ class ClientCredentialsTokenProvider:
             raise UpstreamError(ErrorKind.TRANSIENT, "token endpoint answered without an access_token") from None
         if not isinstance(token, str) or not token:
             raise UpstreamError(ErrorKind.TRANSIENT, "token endpoint answered an empty access_token")
+        instance = body.get("instance_url")
+        self.instance_url = instance if isinstance(instance, str) and len(instance) <= MAX_INSTANCE_URL else None
         return token, max(0.0, lifetime)

@@ -52,6 +52,11 @@ def _named_code(spec: ConnectorSpec) -> Iterator[Problem]:
             yield "auth.token_path", f"{expected}, got {token_path!r}"
         elif profile is not None and not profile.token_path_allowed:
             yield "auth.token_path", f"auth profile {spec.auth.profile!r} takes no token path"
+    if spec.api.base_from_token != "none" and not spec.api.instance_hosts:  # noqa: S105 (a mode, not a secret)
+        yield "api.instance_hosts", "the host patterns an instance_url must match (base_from_token needs them)"
+    for index, pattern in enumerate(spec.api.instance_hosts):
+        if not pattern.startswith("*.") or pattern.count("*") != 1 or "/" in pattern or ":" in pattern:
+            yield f"api.instance_hosts.{index}", f"a host pattern like '*.my.example.com', got {pattern!r}"
     base = spec.api.example_base_url
     if not base.startswith("https://") or "?" in base or "#" in base or "@" in base:
         yield "api.example_base_url", f"an https URL without query, fragment or credentials, got {base!r}"

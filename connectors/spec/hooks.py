@@ -15,10 +15,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from connectors.envelopes import ErrorParser, parse_graph_error, parse_sailpoint_error
+from connectors.spec.error_envelopes import parse_salesforce_error
 
 ENVELOPES: Mapping[str, ErrorParser] = {
     "graph": parse_graph_error,  # also Intune, Power BI and Azure Resource Manager (`{"error": {code, message}}`)
     "sailpoint": parse_sailpoint_error,
+    "salesforce": parse_salesforce_error,  # [{errorCode, message}], and its OAuth endpoint's {error, error_description}
 }
 
 HINTS: Mapping[str, str] = {
@@ -30,6 +32,23 @@ HINTS: Mapping[str, str] = {
         "check the client id and secret (or personal access token), and that the client's scopes cover sp:config:export"
     ),
     "generic": "check that the credential is valid, not expired or revoked, and has the permissions needed",
+    "intune_reports": (
+        "the app registration needs the Microsoft Graph application permission "
+        "DeviceManagementManagedDevices.Read.All (or DeviceManagementConfiguration.Read.All for configuration "
+        "reports), with admin consent"
+    ),
+    "powerbi_export": (
+        "the service principal needs Tenant.Read.All or Report.Read.All on the Power BI service, to be allowed "
+        "by the tenant setting for service principals, and membership (Member or Admin) of the report's workspace"
+    ),
+    "cost_management": (
+        "the app needs the Cost Management Reader role (or Reader) on the scope, or a billing role for a billing "
+        "account scope"
+    ),
+    "salesforce_bulk": (
+        "the connected app needs the client credentials flow enabled with a run-as user that has API Enabled and "
+        "View All Data (or read access to the queried objects); check the consumer key and secret"
+    ),
 }
 
 

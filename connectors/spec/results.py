@@ -34,8 +34,10 @@ class SpecResults(Protocol):
     """What of the spec connector reading a result needs."""
 
     spec: ConnectorSpec
-    api: ApiClient
     upstream: str
+
+    @property
+    def api(self) -> ApiClient: ...
 
     def result_parts(self, job: JobStatus) -> list[ResultPart]: ...
 

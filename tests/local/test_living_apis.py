@@ -15,7 +15,7 @@ import yaml
 from local.cli import run_main
 from local.simulator import Simulator
 from tests.support import storage
-from tests.support.targets import cost_raw, intune_raw, powerbi_raw
+from tests.support.targets import cost_raw, intune_raw, powerbi_raw, salesforce_raw
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
 
@@ -174,3 +174,39 @@ def test_intune_a_failed_cleanup_is_recorded_and_never_fails_the_export(
     assert "503" in manifest["cleanup"]["error"]
     assert summary["event"]["data"]["cleanup"]["error"]
     assert len([r for r in simulator.stats.requests if r.route == "intune.delete"]) == 2  # retried once
+
+
+def test_salesforce_reads_every_page_until_the_locator_says_null_and_deletes_the_job(
+    tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """25 records in pages of 10: stopping at the first page (ignoring Sforce-Locator) would store 10."""
+    simulator.config.salesforce_records = 25
+    simulator.config.salesforce_page_records = 10
+    code, summary = run(tmp_path, salesforce_raw(simulator), capsys)
+
+    assert code == 0, summary
+    manifest = storage.read_json(summary["manifest"])
+    assert [part["name"].rsplit("/", 1)[1] for part in manifest["parts"]] == [
+        "part-00001.csv",
+        "part-00002.csv",
+        "part-00003.csv",
+    ]
+    rows = [line for body in stored_parts(manifest) for line in body.decode().splitlines()[1:] if line]
+    assert len(rows) == 25
+    assert [r.route for r in simulator.stats.requests if r.route == "sf.results"] == ["sf.results"] * 3
+    deletes = [r for r in simulator.stats.requests if r.route == "sf.delete"]
+    assert [r.status for r in deletes] == [204]
+    assert manifest["cleanup"] == {"sent": True, "error": None}
+    assert summary["event"]["data"]["parts"] == 3
+
+
+def test_salesforce_an_instance_url_off_the_allowed_hosts_never_gets_the_token(
+    tmp_path: Path, simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.config.salesforce_instance_url = "https://attacker.example.com"
+    code, summary = run(tmp_path, salesforce_raw(simulator), capsys)
+
+    assert code == 1
+    assert "attacker.example.com" in summary["error"]
+    assert "no token was sent there" in summary["error"]
+    assert not [r for r in simulator.stats.requests if r.route == "sf.create"]

@@ -85,5 +85,21 @@ def intune_raw(sim: Simulator, name: str = "devices") -> dict[str, Any]:
     }
 
 
+def salesforce_raw(sim: Simulator, name: str = "accounts") -> dict[str, Any]:
+    """Salesforce client credentials (the ids in TEST_SF_CLIENT_*): the base URL is where the token is asked."""
+    return {
+        "name": name,
+        "connector": "salesforce_bulk_query",
+        "base_url": sim.salesforce_login_url,
+        "params": {"query": "SELECT Id, Name FROM Account"},
+        "auth": {
+            "kind": "client_credentials_env",
+            "client_id_env": "TEST_SF_CLIENT_ID",
+            "client_secret_env": "TEST_SF_CLIENT_SECRET",
+        },
+        "poll": {"floor_s": 1, "ceiling_s": 30},
+    }
+
+
 def _one(raw: dict[str, Any]) -> Target:
     return next(iter(parse_targets({"targets": [raw]}).values()))

@@ -263,15 +263,19 @@ def test_pages_behind_a_header_cursor_are_read_in_order_until_the_last_says_null
     conn = SpecConnector(
         spec, upstream.base_url, {"query": "SELECT Id FROM Account"}, StaticTokenProvider("T", {"T": TOKEN})
     )
-    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c2Vjb25k"}))
-    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n2\n", {"Sforce-Locator": "null"}))
+    upstream.on(
+        "GET", "/services/data/v62.0/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c2Vjb25k"})
+    )
+    upstream.on(
+        "GET", "/services/data/v62.0/jobs/query/750x/results", Reply(200, b"Id\n2\n", {"Sforce-Locator": "null"})
+    )
 
     pages = read_all(conn, JobStatus("750x", JobState.SUCCEEDED, "JobComplete"))
 
     assert [body for _, _, body in pages] == [b"Id\n1\n", b"Id\n2\n"]
     assert [seen.path for seen in upstream.seen] == [
-        "/jobs/query/750x/results",
-        "/jobs/query/750x/results?locator=c2Vjb25k",
+        "/services/data/v62.0/jobs/query/750x/results",
+        "/services/data/v62.0/jobs/query/750x/results?locator=c2Vjb25k",
     ]
     assert all(seen.authorized for seen in upstream.seen)
 
@@ -378,7 +382,9 @@ def test_a_hostile_page_cursor_is_refused_rather_than_sent(upstream: Upstream) -
     conn = SpecConnector(
         spec, upstream.base_url, {"query": "SELECT Id FROM Account"}, StaticTokenProvider("T", {"T": TOKEN})
     )
-    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c" * 3000}))
+    upstream.on(
+        "GET", "/services/data/v62.0/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c" * 3000})
+    )
 
     with pytest.raises(UpstreamError, match="unusable page cursor"):
         read_all(conn, JobStatus("750x", JobState.SUCCEEDED, "JobComplete"))

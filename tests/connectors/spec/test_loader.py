@@ -86,7 +86,7 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     (
         "an unknown error envelope",
         setter("errors.envelope", "soap"),
-        "expected one of graph, sailpoint (names of code), got 'soap'",
+        "expected one of graph, sailpoint, salesforce (names of code), got 'soap'",
     ),
     ("an unknown credential hint", setter("errors.hint", "guess"), "errors.hint: expected one of"),
     ("an unknown auth profile", setter("auth.profile", "basic"), "auth.profile: expected one of bearer, entra_app"),
