@@ -88,15 +88,16 @@ def create_export_job(payload: Payload) -> Payload:
         own = _own_job(connector, request, target.name)
         if own is not None:
             log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target.name, own.job_id)
-            answer = JobAnswer(job=own, adopted=True)
+            answer = JobAnswer(job=own, adopted=True, min_interval_s=connector.min_interval_s)
         else:
             try:
-                answer = JobAnswer(job=connector.start_job())
+                answer = JobAnswer(job=connector.start_job(), min_interval_s=connector.min_interval_s)
             except UpstreamError as error:
                 if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
                     raise
                 log.info("target %s: a job is already running upstream; adopting it", target.name)
-                answer = JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True)
+                adopted = connector.get_job(error.existing_job_id)
+                answer = JobAnswer(job=adopted, adopted=True, min_interval_s=connector.min_interval_s)
         if request.instance_id:
             container = StorageSettings.from_env().container_client()
             write_claim(container, target.name, request.instance_id, answer.job.job_id)

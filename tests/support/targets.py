@@ -101,5 +101,10 @@ def salesforce_raw(sim: Simulator, name: str = "accounts") -> dict[str, Any]:
     }
 
 
+def target_of(raw: dict[str, Any]) -> Target:
+    """The target a targets file holding `raw` gives (validated as a user's file is)."""
+    return _one(raw)
+
+
 def _one(raw: dict[str, Any]) -> Target:
     return next(iter(parse_targets({"targets": [raw]}).values()))
