@@ -96,7 +96,22 @@ def test_no_document_crashes_the_parser(document: Any) -> None:
 def test_the_example_targets_file_shipped_with_the_repository_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "targets.example.yaml"
     targets = load_targets(example)
-    assert sorted(targets) == ["goals-okrs", "sailpoint-config"]
+    assert sorted(targets) == [
+        "azure-costs",
+        "goals-okrs",
+        "intune-devices",
+        "sailpoint-config",
+        "sales-report",
+        "salesforce-accounts",
+    ]
+    assert {target.connector for target in targets.values()} == {
+        "viva_goals",
+        "sailpoint",
+        "intune_report_export",
+        "powerbi_export_to_file",
+        "cost_details_report",
+        "salesforce_bulk_query",
+    }
     assert targets["goals-okrs"].auth.kind == "msal_token_cache"
     assert targets["sailpoint-config"].auth.kind == "client_credentials_env"
 

@@ -249,9 +249,7 @@ def test_a_failed_cleanup_is_retried_once_and_reported_never_raised(upstream: Up
 
 
 def living(name: str) -> Any:
-    root = Path(__file__).resolve().parents[3]
-    built_in = root / "connectors" / "specs" / f"{name}.yaml"
-    return load_spec(built_in if built_in.exists() else root / "docs" / "specs" / f"{name}.yaml")
+    return load_spec(Path(__file__).resolve().parents[3] / "connectors" / "specs" / f"{name}.yaml")
 
 
 def read_all(conn: SpecConnector, job: JobStatus) -> list[tuple[str | None, str, bytes]]:

@@ -198,12 +198,7 @@ def test_a_spec_file_over_the_size_bound_is_refused_unread(tmp_path: Path) -> No
 LIVING = ("cost_details_report", "powerbi_export_to_file", "intune_report_export", "salesforce_bulk_query")
 
 
-def _living(name: str) -> Path:
-    built_in = BUILT_IN / f"{name}.yaml"
-    return built_in if built_in.exists() else BUILT_IN.parents[1] / "docs" / "specs" / f"{name}.yaml"
-
-
-@pytest.mark.parametrize("path", [_living(name) for name in LIVING], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [BUILT_IN / f"{name}.yaml" for name in LIVING], ids=lambda p: p.stem)
 def test_each_living_api_of_the_export_apis_page_is_expressible_as_a_spec(path: Path) -> None:
     spec = load_spec(path)
 
