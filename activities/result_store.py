@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from azure.storage.blob import ContainerClient
 
 from connectors.base import ContentStream, ErrorKind, ExportConnector, JobStatus, ResultPart, UpstreamError
-from sinks.blob_names import MAX_PARTS, content_blob_name, part_blob_name
+from sinks.blob_names import MAX_PARTS, content_blob_name, export_prefix, part_blob_name
 from sinks.blob_ref import BlobRef
 from sinks.blob_writer import existing_blob, write_stream
 from sinks.manifest import StoredPart
@@ -54,6 +54,11 @@ def _warn_refused(target: str, stream: ContentStream) -> None:
         )
 
 
+def _committed_parts(container: ContainerClient, target: str, job_id: str) -> set[str]:
+    """The part blobs an earlier attempt committed for this job (each is then checked before it is reused)."""
+    return {blob.name for blob in container.list_blobs(name_starts_with=f"{export_prefix(target, job_id)}part-")}
+
+
 def store_result(
     container: ContainerClient,
     connector: ExportConnector,
@@ -84,13 +89,14 @@ def store_result(
         raise UpstreamError(ErrorKind.TRANSIENT, "the finished job's result had no content")
     parts: list[StoredPart] = []
     reused = 0
+    earlier = _committed_parts(container, target, job.job_id)  # one listing, not a look-up per part
     for index, (part, stream) in enumerate(connector.iter_result(job), start=1):
         if index > MAX_PARTS:
             raise UpstreamError(ErrorKind.PERMANENT, f"the result has more than {MAX_PARTS} parts; refused")
         _warn_refused(target, stream)
         name = part_blob_name(target, job.job_id, index, stream.content_type)
         source = _source(job, index, part)
-        found = existing_blob(container, name, require={"source": source})
+        found = existing_blob(container, name, require={"source": source}) if name in earlier else None
         if found is not None:
             for _ in stream.iter_bytes():  # read past it: a zip's next member starts where this one ends
                 pass
