@@ -47,6 +47,7 @@ from sinks.manifest import (
     RecordsFormat,
     read_manifest,
     record_cleanup,
+    remove_unlisted_parts,
     update_latest,
     write_manifest,
 )
@@ -257,6 +258,7 @@ def publish_export_event(payload: Payload) -> Payload:
     """Announce the finished run (after clearing its job claim: the run polls nothing any more)."""
     request = decode(payload, PublishRequest, f"the request of activity {names.PUBLISH_EVENT}")
     _release_claim_of(request.target.name, request.instance_id)
+    _remove_abandoned_parts(request.target.name, request.abandoned_job_ids)
     event = build_export_event(
         target=request.target.name,
         connector=request.target.connector,
@@ -272,6 +274,20 @@ def publish_export_event(payload: Payload) -> Payload:
         cleanup=asdict(request.cleanup) if request.cleanup else None,
     )
     return to_json_dict(build_publisher().publish(event))
+
+
+def _remove_abandoned_parts(target: str, job_ids: list[str]) -> None:
+    """Best effort: parts of jobs this run gave up on, which no manifest will ever list, are deleted."""
+    if not job_ids:
+        return
+    try:
+        container = StorageSettings.from_env().container_client()
+        removed = sum(remove_unlisted_parts(container, target, job_id) for job_id in job_ids)
+    except (AzureError, ValueError) as error:
+        log.warning("target %s: parts of abandoned jobs could not be removed: %s", target, type(error).__name__)
+        return
+    if removed:
+        log.info("target %s: removed %d part(s) that abandoned jobs left without a manifest", target, removed)
 
 
 def _release_claim_of(target: str, instance_id: str) -> None:

@@ -143,7 +143,8 @@ class PublishRequest(Contract):
     bytes: int | None = None
     no_data: bool = False
     cleanup: CleanupOutcome | None = None
-    ADDED_LATER = frozenset({"parts", "bytes", "no_data", "cleanup"})
+    abandoned_job_ids: list[str] = []  # jobs given up on: parts they left without a manifest are removed
+    ADDED_LATER = frozenset({"parts", "bytes", "no_data", "cleanup", "abandoned_job_ids"})
 
 
 class JobAnswer(Contract):

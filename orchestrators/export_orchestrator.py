@@ -375,6 +375,10 @@ class ExportRun:
             bytes=stored.bytes if stored else None,
             no_data=stored.no_data if stored else False,
             cleanup=stored.cleanup if stored else cleanup,
+            abandoned_job_ids=[
+                *self.state.discarded_job_ids,
+                *([self.state.job_id] if outcome == "failed" and self.state.job_id else []),
+            ],
         )
         retry = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5)
         return (yield self.context.call_activity_with_retry(names.PUBLISH_EVENT, retry, request.to_json()))

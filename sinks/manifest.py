@@ -150,6 +150,19 @@ def stored_part_count(container: ContainerClient, target: str, job_id: str) -> i
     return sum(1 for _ in container.list_blobs(name_starts_with=prefix))
 
 
+def remove_unlisted_parts(container: ContainerClient, target: str, job_id: str) -> int:
+    """Delete the parts an abandoned job left committed (its download failed part way and the job was given up:
+    re-created or the export failed); none when a manifest lists them. How many were deleted."""
+    if container.get_blob_client(manifest_blob_name(target, job_id)).exists():
+        return 0
+    removed = 0
+    for blob in container.list_blobs(name_starts_with=f"{export_prefix(target, job_id)}part-"):
+        with contextlib.suppress(ResourceNotFoundError):
+            container.delete_blob(blob.name)
+            removed += 1
+    return removed
+
+
 def read_latest(container: ContainerClient, target: str) -> ExportManifest | None:
     return read_manifest(container, latest_blob_name(target))
 

@@ -676,6 +676,36 @@ def cost_details_part_cut_then_resumed(trial: Trial) -> Outcome:
     return Outcome(result, target)
 
 
+def cost_details_expired_after_one_part(recreations: int) -> Callable[[Trial], Outcome]:
+    """The report's links expire after its first part is stored: the job is given up (re-created, or the export
+    fails when no re-creation is allowed) and the part it left, which no manifest lists, is removed."""
+
+    def row(trial: Trial) -> Outcome:
+        monkeypatch: pytest.MonkeyPatch = trial.request.getfixturevalue("monkeypatch")
+        trial.sim.config.cost_parts = 3
+        written: list[str] = []
+
+        def expire_after_the_first_part(container: ContainerClient, blob_name: str, chunks: Any, **kw: Any) -> Any:
+            ref = write_stream(container, blob_name, chunks, **kw)
+            written.append(blob_name)
+            if len(written) == 1:
+                trial.sim.expire(next(iter(trial.sim.state.jobs)))
+            return ref
+
+        monkeypatch.setattr(result_store, "write_stream", expire_after_the_first_part)
+        raw = cost_raw(trial.sim)
+        target = target_of({**raw, "poll": {**raw["poll"], "max_recreations": recreations}})
+        result = trial.run(target)
+        first = written[0].rsplit("/", 1)[0]
+        assert not [name for name in storage.blob_names() if name.startswith(first + "/")]  # swept
+        if recreations:
+            assert result.output["recreations"] == 1
+            return Outcome(result, target)
+        return Outcome(result, target, fails_with="the limit is 0")
+
+    return row
+
+
 def cost_details_server_errors_and_no_data(trial: Trial) -> Outcome:
     trial.sim.config.cost_no_data_on_status = True
     trial.sim.inject("cost.create", status=500)
@@ -793,6 +823,8 @@ ROWS = [
     pytest.param(own_job_look_up_refused(200, malformed_job_in_the_list()), id="list-with-a-malformed-job"),
     pytest.param(recreation_looks_up_from_its_own_create, id="recreation-looks-up-from-its-own-create"),
     pytest.param(cost_details_part_cut_then_resumed, id="cost-details-part-cut-then-resumed"),
+    pytest.param(cost_details_expired_after_one_part(1), id="cost-details-expired-after-one-part-recreated"),
+    pytest.param(cost_details_expired_after_one_part(0), id="cost-details-expired-after-one-part-failed"),
     pytest.param(cost_details_server_errors_and_no_data, id="cost-details-5xx-then-no-data"),
     pytest.param(powerbi_throttled_then_busy, id="powerbi-429-then-failed-with-retry-after"),
     pytest.param(intune_token_expired_mid_poll, id="intune-token-expired-mid-poll"),
