@@ -27,8 +27,10 @@ from connectors.base import (
 )
 from connectors.spec.results import ChunkStream
 from downstream.reader import iter_records
+from sinks.blob_writer import DEFAULT_BLOCKS_IN_FLIGHT
 from sinks.manifest import ExportManifest, RecordsFormat
 from tests.support import storage
+from tests.support.memory import peak_rss
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
 JOB = JobStatus("job-1", JobState.SUCCEEDED, "Completed")
@@ -188,6 +190,28 @@ def test_a_version_1_manifest_still_reads_as_one_blob() -> None:
     manifest = ExportManifest.model_validate_json(json.dumps(v1))
     assert manifest.schema_version == 2
     assert [row["Title"] for row in iter_records(storage.container(), manifest)] == ["x"]
+
+
+class ManyParts(Parts):
+    """`count` parts of `size` bytes each, made as they are read (nothing of them is held by the stand-in)."""
+
+    def __init__(self, count: int, size: int) -> None:
+        super().__init__([])
+        self.count, self.size = count, size
+
+    def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
+        for index in range(1, self.count + 1):
+            chunks = (bytes([index % 251]) * 65536 for _ in range(self.size // 65536))
+            yield ResultPart(f"https://example.invalid/page/{index}"), ChunkStream(chunks, "text/csv")
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_whatever_the_number_of_parts() -> None:
+    with peak_rss() as memory:
+        stored = store(ManyParts(120, 1024 * 1024))
+    assert len(stored.parts) == 120
+    bound_mib = (DEFAULT_BLOCKS_IN_FLIGHT + 1) * 1 + 24  # one part's blocks (1 MiB each), plus the SDK's own
+    assert memory.growth_mib < bound_mib, f"peak RSS grew by {memory.growth_mib:.1f} MiB for 120 MiB in 120 parts"
 
 
 def test_a_manifest_without_parts_has_no_records() -> None:
