@@ -97,6 +97,22 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
         "result.allowed_hosts.0: expected a DNS host",
     ),
     ("a foreign host given as an IP", setter("result.allowed_hosts", ["10.0.0.1"]), "result.allowed_hosts.0"),
+    (
+        "an API base from the token without the hosts it may be on",
+        setter("api.base_from_token", "instance_url"),
+        "api.instance_hosts: expected the host patterns an instance_url must match",
+    ),
+    (
+        "an instance host pattern that is any host",
+        setter("api.instance_hosts", ["*"]),
+        "api.instance_hosts.0: expected a host pattern like '*.my.example.com'",
+    ),
+    (
+        "an instance host given as a URL",
+        setter("api.instance_hosts", ["https://*.my.salesforce.com"]),
+        "api.instance_hosts.0: expected a host pattern",
+    ),
+    ("an unknown way to take the API base", setter("api.base_from_token", "id_token"), "api.base_from_token"),
     ("a foreign host that is any host", setter("result.allowed_hosts", ["*"]), "result.allowed_hosts.0"),
     (
         "the job reference as URL without a Location job reference",
