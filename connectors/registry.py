@@ -15,7 +15,7 @@ from connectors.api_client import TokenProvider
 from connectors.base import ExportConnector
 from connectors.export_connector import TokenEndpoint
 from connectors.sailpoint import SailPointConnector, SailPointParams
-from connectors.spec.registry import build_spec_connector, parse_spec_params, spec_token_endpoint
+from connectors.spec.registry import build_spec_connector, check_auth_kind, parse_spec_params, spec_token_endpoint
 from connectors.viva_goals import VivaGoalsConnector, VivaGoalsParams
 
 ConnectorType = type[VivaGoalsConnector | SailPointConnector]
@@ -49,6 +49,13 @@ def token_endpoint_of(connector: str) -> TokenEndpoint:
 
 class SpecParams(RootModel[dict[str, Any]]):
     """A spec connector's params as its spec validated and normalised them (dumped back as they are)."""
+
+
+def check_auth(connector: str, kind: str) -> None:
+    """ValueError when a spec connector's auth profile does not take the target's credential kind (the seed
+    classes check their credentials where they are built)."""
+    if _is_spec(connector):
+        check_auth_kind(connector, kind)
 
 
 def parse_params(connector: str, params: Mapping[str, Any]) -> BaseModel:

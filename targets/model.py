@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.registry import parse_params
+from connectors.registry import check_auth, parse_params
 from targets.freshness import Freshness
 from targets.origins import check_credential_url, check_origin_policy
 from targets.poll_settings import PollSettings
@@ -166,6 +166,7 @@ class Target(_Strict):
     def _connector_params(self) -> Target:
         validated = parse_params(self.connector, self.params)
         object.__setattr__(self, "params", validated.model_dump(mode="json", exclude_none=True))
+        check_auth(self.connector, self.auth.kind)
         return self
 
     @model_validator(mode="after")
