@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError
 
 from activities.connections import connector_for
-from connectors.base import ExportConnector, JobStatus
+from activities.result_store import StoredResult, store_result
+from connectors.base import ExportConnector, JobState, JobStatus
 from kernel.errors import ErrorKind, ExportError, StorageError, UpstreamError
 from kernel.redaction import clean_message, clip
 from kernel.timestamps import not_after, parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.contracts import (
     CheckJobRequest,
+    CleanupAnswer,
+    CleanupRequest,
     Contract,
     CreateJobRequest,
     DownloadRequest,
@@ -35,11 +39,19 @@ from orchestrators.contracts import (
     StoredExport,
     decode,
 )
-from sinks.blob_names import content_blob_name, manifest_blob_name
-from sinks.blob_writer import existing_blob, write_stream
+from sinks.blob_names import manifest_blob_name
+from sinks.blob_writer import existing_blob
 from sinks.events import build_export_event, to_json_dict
 from sinks.job_claims import claimed_by_others, release_claim, write_claim
-from sinks.manifest import ExportManifest, read_manifest, update_latest, write_manifest
+from sinks.manifest import (
+    ExportManifest,
+    RecordsFormat,
+    read_manifest,
+    record_cleanup,
+    remove_unlisted_parts,
+    update_latest,
+    write_manifest,
+)
 from sinks.storage_clients import StorageSettings, build_publisher
 
 log = logging.getLogger(__name__)
@@ -78,15 +90,16 @@ def create_export_job(payload: Payload) -> Payload:
         own = _own_job(connector, request, target.name)
         if own is not None:
             log.info("target %s: found job %s of an earlier attempt upstream; adopting it", target.name, own.job_id)
-            answer = JobAnswer(job=own, adopted=True)
+            answer = JobAnswer(job=own, adopted=True, min_interval_s=connector.min_interval_s)
         else:
             try:
-                answer = JobAnswer(job=connector.start_job())
+                answer = JobAnswer(job=connector.start_job(), min_interval_s=connector.min_interval_s)
             except UpstreamError as error:
                 if error.kind is not ErrorKind.CONFLICT or not error.existing_job_id:
                     raise
                 log.info("target %s: a job is already running upstream; adopting it", target.name)
-                answer = JobAnswer(job=connector.get_job(error.existing_job_id), adopted=True)
+                adopted = connector.get_job(error.existing_job_id)
+                answer = JobAnswer(job=adopted, adopted=True, min_interval_s=connector.min_interval_s)
         if request.instance_id:
             container = StorageSettings.from_env().container_client()
             write_claim(container, target.name, request.instance_id, answer.job.job_id)
@@ -127,45 +140,39 @@ def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str)
 
 
 def check_export_job(payload: Payload) -> Payload:
+    """Poll the job: through its reference URL when the create gave one, else by its id."""
     decoded = _request(payload, CheckJobRequest, names.CHECK_JOB)
 
     def check() -> Payload:
         request = decoded()
-        return JobAnswer(job=connector_for(request.target.to_input()).get_job(request.job_id)).to_json()
+        connector = connector_for(request.target.to_input())
+        known = JobStatus(request.job_id, JobState.RUNNING, "", job_ref=request.job_ref)
+        return JobAnswer(job=connector.check_job(known), min_interval_s=connector.min_interval_s).to_json()
 
     return _guarded(check)
 
 
 def download_export(payload: Payload) -> Payload:
-    """Stream the finished job into Blob Storage, write its manifest and move latest.json."""
+    """Stream the finished job into Blob Storage (one blob, or one per part), then write its manifest and move
+    latest.json, then clean the upstream job up where the connector can. A job with no data stores a manifest
+    without parts."""
     decoded = _request(payload, DownloadRequest, names.DOWNLOAD)
 
     def download() -> Payload:
         request = decoded()
         target, job, instance_id = request.target, request.job, request.instance_id
         container = StorageSettings.from_env().container_client()
-        reused = _already_stored(container, target.name, job.job_id)
+        connector = connector_for(target.to_input())
+        reused = _already_stored(container, connector, target.name, job)
         if reused is not None:
             release_claim(container, target.name, instance_id)
             return reused.to_json()
-        with connector_for(target.to_input()).open_content(job) as stream:
-            refused_type = stream.refused_content_type
-            if refused_type is not None:
-                log.warning(
-                    "target %s: the upstream's Content-Type is not a media type (%s); stored as %s",
-                    target.name,
-                    refused_type,
-                    stream.content_type,
-                )
-            name = content_blob_name(target.name, job.job_id, stream.content_type)
-            written = write_stream(
-                container,
-                name,
-                stream.iter_bytes(),
-                content_type=stream.content_type,
-                attempt_id=f"{instance_id}:{job.job_id}",
-                expected_length=stream.content_length,
-                metadata={"target": target.name, "connector": target.connector},
+        layout = connector.result_layout(job)
+        if job.state is JobState.NO_DATA:
+            stored = StoredResult(blob=None, parts=[], refused_content_type=None)
+        else:
+            stored = store_result(
+                container, connector, job, target=target.name, connector_name=target.connector, instance_id=instance_id
             )
         committed = datetime.now(UTC)
         manifest = ExportManifest(
@@ -173,36 +180,86 @@ def download_export(payload: Payload) -> Payload:
             connector=target.connector,
             job_id=job.job_id,
             instance_id=instance_id,
-            blob=written,
+            blob=stored.blob,
+            parts=stored.parts,
+            records=RecordsFormat(format=layout.records, path=layout.records_path) if layout.records else None,
+            no_data=job.state is JobState.NO_DATA,
+            upstream_state=job.state.value,
             created_at=not_after(job.created_at, committed),  # a creation in our future is no time at all
             completed_at=to_iso(committed),
             upstream_expires_at=job.expires_at,
-            refused_content_type=refused_type,
+            refused_content_type=stored.refused_content_type,
         )
         manifest_name = write_manifest(container, manifest)
         update_latest(container, manifest)
         release_claim(container, target.name, instance_id)  # the manifest now keeps every look-up off this job
-        return StoredExport(blob=manifest.blob, manifest=manifest_name).to_json()
+        manifest = _cleaned_up(container, connector, job, manifest)
+        return _stored(manifest, manifest_name).to_json()
 
     return _guarded(download)
 
 
-def _already_stored(container: Any, target: str, job_id: str) -> StoredExport | None:
-    """A re-run for a job already committed (manifest and blob agree) reuses it instead of downloading."""
-    manifest = read_manifest(container, manifest_blob_name(target, job_id))
+def _stored(manifest: ExportManifest, name: str, *, reused: bool = False) -> StoredExport:
+    return StoredExport(
+        blob=manifest.blob,
+        manifest=name,
+        reused=reused,
+        parts=len(manifest.stored_parts()),
+        bytes=manifest.total_size(),
+        no_data=manifest.no_data,
+        cleanup=manifest.cleanup,
+    )
+
+
+def _cleaned_up(container: Any, connector: ExportConnector, job: JobStatus, manifest: ExportManifest) -> ExportManifest:
+    """After the store: the upstream job deleted where the connector can, and what happened kept in the manifest.
+    A failure (already retried once by the connector) is logged and recorded, never raised."""
+    outcome = connector.cleanup(job, "after_store")
+    if not outcome.sent:
+        return manifest
+    if outcome.error:
+        log.warning("target %s: the upstream job could not be cleaned up: %s", manifest.target, outcome.error)
+    return record_cleanup(container, manifest, outcome)
+
+
+def _already_stored(container: Any, connector: ExportConnector, target: str, job: JobStatus) -> StoredExport | None:
+    """A re-run for a job already committed (manifest and every part agree) reuses it instead of downloading."""
+    name = manifest_blob_name(target, job.job_id)
+    manifest = read_manifest(container, name)
     if manifest is None:
         return None
-    blob = existing_blob(container, manifest.blob.name)
-    if blob is None or blob.sha256 != manifest.blob.sha256:
+    if manifest.blob is None and not manifest.parts and not manifest.no_data:
         return None
+    for part in manifest.stored_parts():
+        blob = existing_blob(container, part.name)
+        if blob is None or blob.sha256 != part.sha256:
+            return None
     update_latest(container, manifest)
-    return StoredExport(blob=manifest.blob, manifest=manifest_blob_name(target, job_id), reused=True)
+    if manifest.cleanup is None:  # stored, but the attempt that stored it ended before its cleanup
+        manifest = _cleaned_up(container, connector, job, manifest)
+    return _stored(manifest, name, reused=True)
+
+
+def cleanup_export_job(payload: Payload) -> Payload:
+    """Delete or abort the upstream job (a cancelled export, a passed deadline). Never a failure: the connector
+    retries once and answers what happened."""
+    decoded = _request(payload, CleanupRequest, names.CLEANUP_JOB)
+
+    def cleanup() -> Payload:
+        request = decoded()
+        outcome = connector_for(request.target.to_input()).cleanup(request.job, request.when)
+        if outcome.error:
+            log.warning("target %s: the upstream job could not be cleaned up: %s", request.target.name, outcome.error)
+        return CleanupAnswer(cleanup=outcome).to_json()
+
+    return _guarded(cleanup)
 
 
 def publish_export_event(payload: Payload) -> Payload:
     """Announce the finished run (after clearing its job claim: the run polls nothing any more)."""
     request = decode(payload, PublishRequest, f"the request of activity {names.PUBLISH_EVENT}")
     _release_claim_of(request.target.name, request.instance_id)
+    _remove_abandoned_parts(request.target.name, request.abandoned_job_ids)
     event = build_export_event(
         target=request.target.name,
         connector=request.target.connector,
@@ -212,8 +269,26 @@ def publish_export_event(payload: Payload) -> Payload:
         blob=request.blob.model_dump(mode="json") if request.blob else None,
         manifest=request.manifest,
         error=request.error,
+        parts=request.parts,
+        size=request.bytes,
+        no_data=request.no_data,
+        cleanup=asdict(request.cleanup) if request.cleanup else None,
     )
     return to_json_dict(build_publisher().publish(event))
+
+
+def _remove_abandoned_parts(target: str, job_ids: list[str]) -> None:
+    """Best effort: parts of jobs this run gave up on, which no manifest will ever list, are deleted."""
+    if not job_ids:
+        return
+    try:
+        container = StorageSettings.from_env().container_client()
+        removed = sum(remove_unlisted_parts(container, target, job_id) for job_id in job_ids)
+    except (AzureError, ValueError) as error:
+        log.warning("target %s: parts of abandoned jobs could not be removed: %s", target, type(error).__name__)
+        return
+    if removed:
+        log.info("target %s: removed %d part(s) that abandoned jobs left without a manifest", target, removed)
 
 
 def _release_claim_of(target: str, instance_id: str) -> None:
@@ -229,4 +304,5 @@ ACTIVITIES: dict[str, Callable[[Payload], Payload]] = {
     names.CHECK_JOB: check_export_job,
     names.DOWNLOAD: download_export,
     names.PUBLISH_EVENT: publish_export_event,
+    names.CLEANUP_JOB: cleanup_export_job,
 }

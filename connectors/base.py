@@ -21,6 +21,8 @@ from typing import Any, Literal, Protocol
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
+from kernel.results import CleanupOutcome, RecordFormat
+
 
 class JobState(enum.StrEnum):
     """Every upstream status maps onto one of these."""
@@ -119,11 +121,17 @@ CleanupWhen = Literal["after_store", "on_cancel", "on_deadline"]
 
 
 @dataclass(frozen=True)
-class CleanupOutcome:
-    """What a cleanup call did: whether a request was sent, and the failure (after one retry) if it failed."""
+class ResultLayout:
+    """How a finished job's result is stored and read, known before its first byte is downloaded.
 
-    sent: bool = False
-    error: str | None = None
+    `multi_part`: stored as `part-00001...` blobs (pages, zip members, a list of files) rather than the one
+    `content` blob of a single-file result. `records`/`records_path`: how a reader turns the bytes into records
+    (None: the reader goes by the content type).
+    """
+
+    multi_part: bool = False
+    records: RecordFormat | None = None
+    records_path: str | None = None
 
 
 class ContentStream(Protocol):
@@ -177,4 +185,8 @@ class ExportConnector(Protocol):
 
     def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
         """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
+        ...
+
+    def result_layout(self, job: JobStatus) -> ResultLayout:
+        """Whether the result is stored as parts, and how its records read (from the spec, without a request)."""
         ...

@@ -32,10 +32,12 @@ class TokenProvider(Protocol):
 class TokenEndpoint:
     """Where a connector's API exchanges OAuth client credentials for a token by default, and how that
     endpoint's errors read. `path` is on the API's origin; None when the API has no default endpoint (then a
-    target using client credentials must name its `token_url`)."""
+    target using client credentials must name its `token_url`). `scope` is the OAuth scope the token is asked
+    for (Entra ID: `<resource>/.default`, one resource per token), None to send none."""
 
     path: str | None
     parse_error: ErrorParser
+    scope: str | None = None
 
     def url_for(self, base_url: str) -> str | None:
         return None if self.path is None else origin_of(base_url).url() + self.path

@@ -38,7 +38,8 @@ def parse_params(connector: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def token_endpoint(connector: str) -> TokenEndpoint:
     """Where the connector's API exchanges client credentials for a token by default, and how its errors read."""
     spec = spec_for(connector)
-    return TokenEndpoint(spec.auth.token_path, hooks.ENVELOPES[spec.errors.envelope])
+    scope = hooks.AUTH_PROFILES[spec.auth.profile].scope  # Entra ID app-only: one resource per token
+    return TokenEndpoint(spec.auth.token_path, hooks.ENVELOPES[spec.errors.envelope], scope)
 
 
 def default_scopes(connector: str) -> tuple[str, ...]:

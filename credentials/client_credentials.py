@@ -18,6 +18,8 @@ import httpx
 from connectors.credential_interface import ErrorParser, HttpSettings, fetch, parse_retry_after, within
 from kernel.errors import ErrorKind, UpstreamError
 
+MAX_INSTANCE_URL = 2000
+
 
 class ClientCredentialsTokenProvider:
     """OAuth2 client credentials, cached until shortly before expiry; thread-safe.
@@ -35,8 +37,10 @@ class ClientCredentialsTokenProvider:
         http: httpx.Client | None = None,
         settings: HttpSettings | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        scope: str | None = None,
     ) -> None:
         self.token_url = token_url
+        self.scope = scope
         self.client_id = client_id
         self._secret = client_secret
         self._parse_error = parse_error
@@ -46,6 +50,9 @@ class ClientCredentialsTokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
+        # What the last token response named as the API's instance (Salesforce's `instance_url`), unchecked: a
+        # connector whose spec takes its origin from there checks it before sending the token to it.
+        self.instance_url: str | None = None
 
     def __repr__(self) -> str:
         return f"ClientCredentialsTokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -60,6 +67,8 @@ class ClientCredentialsTokenProvider:
 
     def _fetch(self) -> tuple[str, float]:
         form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret}
+        if self.scope:
+            form["scope"] = self.scope
         http = self._http or self._settings.client_for(self.token_url)
         with within(self._settings.deadline_s):
             response = fetch(http, self._settings, "POST", self.token_url, data=form)
@@ -90,4 +99,6 @@ class ClientCredentialsTokenProvider:
             raise UpstreamError(ErrorKind.TRANSIENT, "token endpoint answered without an access_token") from None
         if not isinstance(token, str) or not token:
             raise UpstreamError(ErrorKind.TRANSIENT, "token endpoint answered an empty access_token")
+        instance = body.get("instance_url")
+        self.instance_url = instance if isinstance(instance, str) and len(instance) <= MAX_INSTANCE_URL else None
         return token, max(0.0, lifetime)

@@ -78,10 +78,12 @@ def _client_credentials(target: Mapping[str, Any], endpoint: TokenEndpoint, env:
         )
     _allowed_origin(token_url, "token_url", target, env)
     client_id, secret = _env(auth["client_id_env"], env), _env(auth["client_secret_env"], env)
-    key = hashlib.sha256(f"{token_url}\0{client_id}\0{secret}".encode()).hexdigest()
+    key = hashlib.sha256(f"{token_url}\0{client_id}\0{secret}\0{endpoint.scope or ''}".encode()).hexdigest()
     with _lock:
         if key not in _providers:
-            _providers[key] = ClientCredentialsTokenProvider(token_url, client_id, secret, endpoint.parse_error)
+            _providers[key] = ClientCredentialsTokenProvider(
+                token_url, client_id, secret, endpoint.parse_error, scope=endpoint.scope
+            )
         return _providers[key]
 
 

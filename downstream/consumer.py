@@ -64,4 +64,4 @@ def consume_envelope(event: Any, settings: StorageSettings | None = None) -> Con
     manifest = manifest_for_event(container, event)
     records = sum(1 for _ in iter_records(container, manifest))
     log.info("export %s of %s: %d records, sha256 verified", event["id"], manifest.target, records)
-    return Consumed(event["id"], "succeeded", manifest.target, records, manifest.blob.sha256)
+    return Consumed(event["id"], "succeeded", manifest.target, records, manifest.blob.sha256 if manifest.blob else None)

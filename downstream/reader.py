@@ -2,8 +2,8 @@
 
 `open_export` streams the blob and checks its sha256 against the manifest when
 the stream ends, so a consumer that reads to the end has read exactly what the
-pipeline wrote. `iter_records` yields CSV rows (Viva Goals) or SP-Config
-objects (SailPoint) one at a time.
+pipeline wrote. `iter_records` yields the records of every part in order, one
+at a time, read as the manifest says (CSV, a JSON array at a path, NDJSON).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import ijson
 from azure.storage.blob import ContainerClient
 
-from sinks.manifest import ExportManifest, read_latest, read_manifest
+from sinks.blob_ref import BlobRef
+from sinks.manifest import ExportManifest, RecordsFormat, read_latest, read_manifest
 
 
 class ChecksumMismatch(Exception):
@@ -59,9 +60,24 @@ class VerifyingStream(io.RawIOBase):
             raise ChecksumMismatch(f"blob has sha256 {actual[0]} and {actual[1]} bytes; manifest says {self._expected}")
 
 
+def open_part(container: ContainerClient, part: BlobRef) -> io.BufferedReader:
+    """One stored blob, streamed and checked against the sha256 and size its manifest names."""
+    chunks = container.download_blob(part.name).chunks()
+    return io.BufferedReader(VerifyingStream(iter(chunks), part.sha256, part.size), 1024 * 1024)
+
+
 def open_export(container: ContainerClient, manifest: ExportManifest) -> io.BufferedReader:
-    chunks = container.download_blob(manifest.blob.name).chunks()
-    return io.BufferedReader(VerifyingStream(iter(chunks), manifest.blob.sha256, manifest.blob.size), 1024 * 1024)
+    """The one blob of a single-file export (see `iter_parts` for every part of any export)."""
+    parts = manifest.stored_parts()
+    if len(parts) != 1:
+        raise ValueError(f"export {manifest.job_id} has {len(parts)} parts, not one: read it with iter_parts")
+    return open_part(container, parts[0])
+
+
+def iter_parts(container: ContainerClient, manifest: ExportManifest) -> Iterator[io.BufferedReader]:
+    """Every stored part in order, each opened only when the one before has been handed out."""
+    for part in manifest.stored_parts():
+        yield open_part(container, part)
 
 
 def manifest_for_event(container: ContainerClient, event: dict[str, Any] | str) -> ExportManifest:
@@ -82,15 +98,40 @@ def latest_manifest(container: ContainerClient, target: str) -> ExportManifest:
     return manifest
 
 
+def record_format(manifest: ExportManifest) -> RecordsFormat:
+    """How the manifest says its records read; a version 1 manifest (which does not say) by its content type:
+    CSV rows, or the SP-Config layout every JSON export of that release had (`objects` holds the records)."""
+    if manifest.records is not None:
+        return manifest.records
+    parts = manifest.stored_parts()
+    content_type = parts[0].content_type if parts else ""
+    if content_type == "text/csv":
+        return RecordsFormat(format="csv")
+    if content_type == "application/json":
+        return RecordsFormat(format="json_array_at_path", path="objects")
+    raise ValueError(f"no record reader for {content_type or 'an export without parts'}")
+
+
 def iter_records(container: ContainerClient, manifest: ExportManifest) -> Iterator[dict[str, Any]]:
-    """CSV rows as dicts, or SP-Config objects, streamed and checksum-verified."""
-    stream = open_export(container, manifest)
-    if manifest.blob.content_type == "text/csv":
+    """Every record of every part in order (CSV rows as dicts, the items of a JSON array, NDJSON lines), streamed
+    and checksum-verified; the format is the manifest's, so the reader knows nothing of connectors."""
+    if not manifest.stored_parts():
+        return
+    records = record_format(manifest)
+    for stream in iter_parts(container, manifest):
+        yield from _records_of(stream, records)
+        stream.read()  # drain, so the checksum is verified even if the format ended early
+
+
+def _records_of(stream: io.BufferedReader, records: RecordsFormat) -> Iterator[dict[str, Any]]:
+    if records.format == "csv":
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
         yield from csv.DictReader(text)
         text.detach()  # keep `stream` open: a collected wrapper would close it
-    elif manifest.blob.content_type == "application/json":
-        yield from ijson.items(stream, "objects.item")
+    elif records.format == "json_array_at_path":
+        prefix = f"{records.path}.item" if records.path and records.path != "@" else "item"
+        yield from ijson.items(stream, prefix)
     else:
-        raise ValueError(f"no record reader for {manifest.blob.content_type}")
-    stream.read()  # drain, so the checksum is verified even if the format ended early
+        for line in stream:
+            if line.strip():
+                yield json.loads(line)

@@ -148,6 +148,7 @@ def summary(target: Target, result: OrchestrationResult) -> dict[str, Any]:
         "job_id": output.get("job_id") or (progress.job_id if progress else None),
         "blob": output.get("blob"),
         "manifest": output.get("manifest"),
+        **{key: output[key] for key in ("parts", "bytes", "no_data") if key in output},
         "polls": output.get("polls", progress.polls if progress else None),
         "recreations": output.get("recreations", progress.recreations if progress else None),
         "generations": result.generations,

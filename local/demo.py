@@ -1,10 +1,13 @@
 """`make demo`: the whole pipeline on one machine, nothing to configure.
 
 Starts Azurite (loopback, telemetry off) and the upstream simulator, writes a
-targets file with one Viva Goals and one SailPoint target pointing at it, runs
-both through the production orchestrator on the local runner (timers scaled
-down), then shows the blobs, manifests and events it produced, each target's
-freshness and the run history the runner kept, and stops what it started.
+targets file with one target of each of the six connectors (the seeds Viva
+Goals and SailPoint, and the specs of Intune reports, Power BI ExportTo, cost
+details and Salesforce Bulk 2.0) pointing at it, runs each through the
+production orchestrator on the local runner (timers scaled down), then shows
+the parts each export stored, the blobs, manifests and events it produced,
+each target's freshness and the run history the runner kept, and stops what it
+started.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from azure.storage.blob import BlobServiceClient
@@ -25,12 +29,19 @@ from local.cli import history_store, run_export, summary
 from local.operate import freshness_main, runs_main
 from local.progress import ProgressPrinter
 from local.simulator import (
+    FIXTURE_ENTRA_CLIENT_ID,
+    FIXTURE_ENTRA_CLIENT_SECRET,
+    FIXTURE_SALESFORCE_CLIENT_ID,
+    FIXTURE_SALESFORCE_CLIENT_SECRET,
     GRAPH_FIXTURE_TOKEN,
     SAILPOINT_FIXTURE_CLIENT,
     SAILPOINT_FIXTURE_SECRET,
+    Simulator,
     SimulatorConfig,
     run_simulator,
 )
+from local.simulator.config import FIXTURE_COST_SCOPE, FIXTURE_POWERBI_GROUP, FIXTURE_POWERBI_REPORT
+from sinks.manifest import read_manifest
 from sinks.storage_clients import StorageSettings
 from targets import parse_targets
 
@@ -43,7 +54,8 @@ VIVA_VIEW_URL = (
 DEMO_FRESHNESS = {"warn_after": "26h", "error_after": "50h"}
 
 
-def demo_targets(graph_base: str, sailpoint_base: str) -> dict[str, object]:
+def demo_targets(graph_base: str, sailpoint_base: str, sim: Simulator | None = None) -> dict[str, object]:
+    living = living_targets(sim) if sim is not None else []
     return {
         "targets": [
             {
@@ -68,8 +80,58 @@ def demo_targets(graph_base: str, sailpoint_base: str) -> dict[str, object]:
                 "poll": {"floor_s": 5, "ceiling_s": 60, "deadline_s": 3600},
                 "freshness": DEMO_FRESHNESS,
             },
+            *living,
         ]
     }
+
+
+def living_targets(sim: Simulator) -> list[dict[str, object]]:
+    """One target of each living API's spec; Entra and Salesforce client credentials named by variable."""
+    entra = {
+        "kind": "client_credentials_env",
+        "client_id_env": "DEMO_ENTRA_CLIENT_ID",
+        "client_secret_env": "DEMO_ENTRA_CLIENT_SECRET",
+        "token_url": sim.entra_token_url(),
+    }
+    common = {"poll": {"deadline_s": 3600}, "freshness": DEMO_FRESHNESS}
+    return [
+        {
+            "name": "intune-demo",
+            "connector": "intune_report_export",
+            "base_url": sim.intune_base_url,
+            "params": {"report_name": "Devices", "select": ["DeviceId", "DeviceName", "OS", "OSVersion"]},
+            "auth": entra,
+            **common,
+        },
+        {
+            "name": "powerbi-demo",
+            "connector": "powerbi_export_to_file",
+            "base_url": sim.powerbi_base_url,
+            "params": {"group_id": FIXTURE_POWERBI_GROUP, "report_id": FIXTURE_POWERBI_REPORT, "format": "CSV"},
+            "auth": entra,
+            **common,
+        },
+        {
+            "name": "costs-demo",
+            "connector": "cost_details_report",
+            "base_url": sim.cost_base_url,
+            "params": {"scope": FIXTURE_COST_SCOPE, "time_period": {"start": "2026-11-01", "end": "2026-11-30"}},
+            "auth": entra,
+            **common,
+        },
+        {
+            "name": "salesforce-demo",
+            "connector": "salesforce_bulk_query",
+            "base_url": sim.salesforce_login_url,
+            "params": {"query": "SELECT Id, Name, Industry FROM Account"},
+            "auth": {
+                "kind": "client_credentials_env",
+                "client_id_env": "DEMO_SALESFORCE_CLIENT_ID",
+                "client_secret_env": "DEMO_SALESFORCE_CLIENT_SECRET",
+            },
+            **common,
+        },
+    ]
 
 
 def main(argv: list[str]) -> int:
@@ -80,6 +142,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     config = SimulatorConfig(job_polls=4, retry_after_s=30, content_size=args.content_size)
+    config.update({"cost_parts": 3, "salesforce_records": 5000, "salesforce_page_records": 2000})
     shutil.rmtree(args.workdir / "azurite", ignore_errors=True)  # each demo starts from empty storage
     with azurite.running(args.workdir / "azurite") as storage, run_simulator(config) as sim:
         console.print(f"[bold]Azurite[/bold] blob {storage.blob_endpoint}  queue {storage.queue_endpoint}")
@@ -90,9 +153,13 @@ def main(argv: list[str]) -> int:
             DEMO_GRAPH_TOKEN=GRAPH_FIXTURE_TOKEN,
             DEMO_SAILPOINT_CLIENT_ID=SAILPOINT_FIXTURE_CLIENT,
             DEMO_SAILPOINT_CLIENT_SECRET=SAILPOINT_FIXTURE_SECRET,
+            DEMO_ENTRA_CLIENT_ID=FIXTURE_ENTRA_CLIENT_ID,
+            DEMO_ENTRA_CLIENT_SECRET=FIXTURE_ENTRA_CLIENT_SECRET,
+            DEMO_SALESFORCE_CLIENT_ID=FIXTURE_SALESFORCE_CLIENT_ID,
+            DEMO_SALESFORCE_CLIENT_SECRET=FIXTURE_SALESFORCE_CLIENT_SECRET,
         )
         azurite.provision(StorageSettings.from_env())
-        document = demo_targets(sim.graph_base_url, sim.sailpoint_base_url("v2025"))
+        document = demo_targets(sim.graph_base_url, sim.sailpoint_base_url("v2025"), sim)
         targets_file = args.workdir / "targets.yaml"
         targets_file.write_text(yaml.safe_dump(document, sort_keys=False))
         console.print(f"targets file: {targets_file}\n")
@@ -108,6 +175,7 @@ def main(argv: list[str]) -> int:
         finally:
             store.close()
         print(json.dumps(results, indent=2))
+        show_parts(console, storage.connection_string, results)
         show_outputs(console, storage.connection_string)
         sys.stdout.flush()
         console.print("\n[bold]Freshness[/bold] (python -m local freshness --targets ...):")
@@ -118,8 +186,33 @@ def main(argv: list[str]) -> int:
     if failed:
         console.print(f"[red]demo failed for: {', '.join(failed)}[/red]")
         return 1
-    console.print("\n[green]demo finished: both exports are in Blob Storage and both events are on the queue[/green]")
+    console.print(
+        f"\n[green]demo finished: all {len(results)} exports are in Blob Storage and their events are on the "
+        "queue[/green]"
+    )
     return 0
+
+
+def show_parts(console: Console, connection_string: str, results: list[dict[str, Any]]) -> None:
+    """What each export stored, from its manifest: its one blob, or every part in order, and its cleanup."""
+    settings = StorageSettings(connection_string, None, None)
+    container = BlobServiceClient.from_connection_string(connection_string).get_container_client(settings.container)
+    console.print("\n[bold]Stored parts per export[/bold] (from each manifest):")
+    for result in results:
+        if not result.get("manifest"):
+            console.print(f"  {result['target']}: nothing stored ({result['status']})")
+            continue
+        manifest = read_manifest(container, result["manifest"])
+        if manifest is None:
+            continue
+        parts = manifest.stored_parts()
+        cleanup = (
+            "" if manifest.cleanup is None else f", upstream cleanup {'failed' if manifest.cleanup.error else 'done'}"
+        )
+        what = "no data" if manifest.no_data else f"{len(parts)} part(s), {manifest.total_size():,} bytes"
+        console.print(f"  [bold]{result['target']}[/bold] ({result['connector']}): {what}{cleanup}")
+        for part in parts:
+            console.print(f"    {part.name}  {part.size:,} bytes  {part.content_type}  sha256 {part.sha256[:12]}")
 
 
 def show_outputs(console: Console, connection_string: str) -> None:

@@ -16,13 +16,14 @@ it (`read_answer`, `decode_request`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, ValidationError
 
-from connectors.base import JobStatus
+from connectors.base import CleanupWhen, JobStatus
 from kernel.errors import ContractError, ErrorKind, ExportError
 from kernel.redaction import clip
+from kernel.results import CleanupOutcome
 from sinks.blob_ref import BlobRef
 from targets import Target
 from versioned import UnsupportedVersion, Versioned
@@ -56,9 +57,16 @@ class Contract(Versioned):
     """A value in the history: frozen, versioned, and read back with `from_json` from what `to_json` wrote."""
 
     model_config = ConfigDict(frozen=True)
+    # Fields added after the shape was first recorded: left out while they hold their default, so the answers
+    # and requests of a run that never uses them keep the keys the earlier release wrote.
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        for name in self.ADDED_LATER:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
@@ -108,6 +116,8 @@ class CreateJobRequest(Contract):
 class CheckJobRequest(Contract):
     target: TargetInput
     job_id: str
+    job_ref: str | None = None  # the job as a URL (a Location), when the upstream gave one: polled through it
+    ADDED_LATER = frozenset({"job_ref"})
     instance_id: str | None = None  # for telemetry only
 
 
@@ -131,6 +141,12 @@ class PublishRequest(Contract):
     polls: int | None = None
     recreations: int | None = None
     failure_kind: str | None = None  # a failed run: deadline, recreations, transient, permanent, auth, ...
+    parts: int | None = None
+    bytes: int | None = None
+    no_data: bool = False
+    cleanup: CleanupOutcome | None = None
+    abandoned_job_ids: list[str] = []  # jobs given up on: parts they left without a manifest are removed
+    ADDED_LATER = frozenset({"parts", "bytes", "no_data", "cleanup", "abandoned_job_ids"})
 
 
 class JobAnswer(Contract):
@@ -138,14 +154,38 @@ class JobAnswer(Contract):
 
     job: JobStatus
     adopted: bool = False  # create only: the job was found running upstream rather than started by this call
+    min_interval_s: float = 0.0  # the connector's least time between two calls, honoured by the poll policy
+    ADDED_LATER = frozenset({"min_interval_s"})
+
+
+class CleanupRequest(Contract):
+    """Delete or abort the upstream job where the connector has such a call (best effort, never fails a run)."""
+
+    target: TargetInput
+    job: JobStatus
+    when: CleanupWhen
+
+
+class CleanupAnswer(Contract):
+    """What the cleanup activity did."""
+
+    cleanup: CleanupOutcome
 
 
 class StoredExport(Contract):
-    """The download activity's answer: the committed blob and its manifest."""
+    """The download activity's answer: the committed blob (or parts) and its manifest.
 
-    blob: BlobRef
+    `blob` is the one blob of a single-file result; a multi-part result names none (its parts are in the
+    manifest) and a job with no data neither. `parts`/`bytes` are unset in answers of the previous release."""
+
+    blob: BlobRef | None = None
     manifest: str
     reused: bool = False  # an earlier attempt had already stored this job
+    parts: int | None = None
+    bytes: int | None = None
+    no_data: bool = False
+    cleanup: CleanupOutcome | None = None  # the upstream cleanup after the store, where the connector has one
+    ADDED_LATER = frozenset({"parts", "bytes", "no_data", "cleanup"})
 
 
 class Failure(Contract):
@@ -192,6 +232,11 @@ class ExportProgress(Contract):
     generation: int
     deadline_at: str
     last_error: str | None
+    # Added later, so optional (a status of the previous release has none): the parts committed so far, which
+    # the status endpoint fills while a multi-part download runs (the orchestrator cannot see them).
+    parts_stored: int | None = None
+    job_ref: str | None = None  # the job as a URL when the upstream gave one: what a cancel cleans up through
+    ADDED_LATER = frozenset({"parts_stored", "job_ref"})
 
     @classmethod
     def read(cls, custom_status: Any) -> ExportProgress | None:
@@ -227,10 +272,14 @@ class ExportOutcome(Contract):
     target: str
     connector: str
     job_id: str | None
-    blob: BlobRef
+    blob: BlobRef | None  # None for a multi-part result (see `parts`) or a job with no data
     manifest: str
     reused: bool
     polls: int
     recreations: int
     generation: int
+    parts: int | None = None
+    bytes: int | None = None
+    no_data: bool = False
+    ADDED_LATER = frozenset({"parts", "bytes", "no_data"})
     event: dict[str, Any]  # the CloudEvent as published (`sinks.events.to_json_dict`), schema_version in its data

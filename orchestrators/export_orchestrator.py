@@ -24,13 +24,16 @@ from typing import Any, Literal, TypeVar
 import azure.durable_functions as df
 from pydantic import ValidationError
 
-from connectors.base import JobState, JobStatus
+from connectors.base import CleanupWhen, JobState, JobStatus
 from kernel.errors import ActivityFailed, ErrorKind, ExportError
 from kernel.redaction import clip
+from kernel.results import CleanupOutcome
 from kernel.timestamps import to_iso
 from orchestrators import names, poll_policy
 from orchestrators.contracts import (
     CheckJobRequest,
+    CleanupAnswer,
+    CleanupRequest,
     Contract,
     CreateJobRequest,
     DownloadRequest,
@@ -151,13 +154,16 @@ class ExportRun:
                     return None
             if self.job is None or self.job.state.is_active:
                 wait = yield from self._create_or_poll()
-            elif self.job.state is JobState.SUCCEEDED:
+            elif self.job.state.is_success:  # succeeded, with warnings, or with no data (an empty manifest)
                 outcome = yield from self._download()
                 if isinstance(outcome, StoredExport):
                     return (yield from self._succeed(outcome))
                 wait = outcome
             else:
+                busy = self.job.retry_after_s if self.job.state is JobState.FAILED else None
                 yield from self._recreate(self.job.failure_reason or f"upstream job {self.job.upstream_status}")
+                if busy is not None:  # "failed, try again later": the server's wait comes before the new job
+                    wait = (busy, 0)
 
     def _create_or_poll(self) -> Steps:
         """One create or status call; returns the wait before the next one (or None to act now)."""
@@ -175,17 +181,21 @@ class ExportRun:
             self.state = self.state.evolve(
                 polls=self.state.polls + 1, polls_this_generation=self.state.polls_this_generation + 1
             )
-            request = CheckJobRequest(target=self.target, job_id=job_id, instance_id=self.context.instance_id)
+            request = CheckJobRequest(
+                target=self.target, job_id=job_id, job_ref=self.state.job_ref, instance_id=self.context.instance_id
+            )
             answer = yield from self._call(names.CHECK_JOB, request, JobAnswer)
         if isinstance(answer, ExportError):
             return (yield from self._on_error(answer, creating=creating))
         job = answer.job
         progressed = self.job is None or job.state != self.job.state
-        if job.state is JobState.SUCCEEDED and progressed:
+        if job.state.is_success and progressed:
             self.ready_at = to_iso(self.context.current_utc_datetime)
         self.job = job
         self.state = self.state.evolve(
             job_id=job.job_id,
+            job_ref=job.job_ref,
+            min_interval_s=answer.min_interval_s,
             upstream_status=job.upstream_status,
             transient_failures=0,
             waits_without_progress=0 if progressed else self.state.waits_without_progress + 1,
@@ -217,7 +227,7 @@ class ExportRun:
         if action is Remedy.ADOPT:
             # The create call met a running job (ours from an earlier attempt, or another run's): adopt it. Only
             # a create can adopt, so a job is adopted once; a 409 on a poll is waited out like a transient failure.
-            self.state = self.state.evolve(job_id=error.existing_job_id)
+            self.state = self.state.evolve(job_id=error.existing_job_id, job_ref=None)
             return None
         if action is Remedy.RECREATE:
             yield from self._recreate(gone or f"upstream job {_short(self.state.job_id)} is gone: {error.message}")
@@ -243,6 +253,7 @@ class ExportRun:
         discarded = [*self.state.discarded_job_ids, *([self.state.job_id] if self.state.job_id else [])]
         self.state = self.state.evolve(
             job_id=None,
+            job_ref=None,
             upstream_status=None,
             recreations=recreations,
             last_error=reason,
@@ -264,6 +275,7 @@ class ExportRun:
             attempt=attempt,
             settings=self.settings,
             seed=self.context.instance_id,
+            min_interval_s=self.state.min_interval_s,
         )
         if wait_s is None:
             yield from self._fail(self._deadline_message(), kind="deadline")
@@ -285,16 +297,17 @@ class ExportRun:
     # -- endings --------------------------------------------------------------------------------
 
     def _succeed(self, result: StoredExport) -> Steps:
-        self.bytes = result.blob.size
+        self.bytes = result.bytes if result.bytes is not None else (result.blob.size if result.blob else 0)
         self.phase = "notifying"
         self._publish_status()
         try:
-            event = yield from self._notify("succeeded", blob=result.blob, manifest=result.manifest)
+            event = yield from self._notify("succeeded", blob=result.blob, manifest=result.manifest, stored=result)
         except Exception as exc:
             self.phase = "failed"
             self._publish_status()
+            stored_as = result.blob.name if result.blob else result.manifest
             raise ExportFailed(
-                f"export {self.ref.name} is stored as {result.blob.name} but its event could not be "
+                f"export {self.ref.name} is stored as {stored_as} but its event could not be "
                 f"published: {clip(_first_line(exc), MAX_REASON)}"
             ) from None
         self.phase = "succeeded"
@@ -306,6 +319,9 @@ class ExportRun:
             blob=result.blob,
             manifest=result.manifest,
             reused=result.reused,
+            parts=result.parts,
+            bytes=result.bytes,
+            no_data=result.no_data,
             polls=self.state.polls,
             recreations=self.state.recreations,
             generation=self.state.generation,
@@ -315,10 +331,11 @@ class ExportRun:
     def _fail(self, message: str, *, kind: str) -> Steps:
         message = clip(message, MAX_REASON)
         self.state = self.state.evolve(last_error=message)
+        cleanup = (yield from self._cleanup("on_deadline")) if kind == "deadline" else None
         self.phase = "notifying"
         self._publish_status()
         try:
-            yield from self._notify("failed", error=message, failure_kind=kind)
+            yield from self._notify("failed", error=message, failure_kind=kind, cleanup=cleanup)
         except Exception as exc:  # the upstream reason matters more than the event's; keep both
             message += f" (and the failure event could not be published: {clip(_first_line(exc), 500)})"
         self.phase = "failed"
@@ -333,6 +350,8 @@ class ExportRun:
         manifest: str | None = None,
         error: str | None = None,
         failure_kind: str | None = None,
+        stored: StoredExport | None = None,
+        cleanup: CleanupOutcome | None = None,
     ) -> Steps:
         request = PublishRequest(
             target=self.ref,
@@ -346,9 +365,31 @@ class ExportRun:
             polls=self.state.polls,
             recreations=self.state.recreations,
             failure_kind=failure_kind,
+            parts=stored.parts if stored else None,
+            bytes=stored.bytes if stored else None,
+            no_data=stored.no_data if stored else False,
+            cleanup=stored.cleanup if stored else cleanup,
+            abandoned_job_ids=[
+                *self.state.discarded_job_ids,
+                *([self.state.job_id] if outcome == "failed" and self.state.job_id else []),
+            ],
         )
         retry = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=5)
         return (yield self.context.call_activity_with_retry(names.PUBLISH_EVENT, retry, request.to_json()))
+
+    def _cleanup(self, when: CleanupWhen) -> Generator[Any, Any, CleanupOutcome | None]:
+        """Delete or abort the upstream job where the connector can (the deadline passed): best effort, so a
+        failure of the call or the activity is recorded in the event, never raised."""
+        if self.state.job_id is None:
+            return None
+        job = self.job or JobStatus(self.state.job_id, JobState.RUNNING, self.state.upstream_status or "")
+        if job.job_ref is None and self.state.job_ref is not None:
+            job = JobStatus(job.job_id, job.state, job.upstream_status, job_ref=self.state.job_ref)
+        request = CleanupRequest(target=self.target, job=job, when=when)
+        answer = yield from self._call(names.CLEANUP_JOB, request, CleanupAnswer)
+        if isinstance(answer, ExportError):
+            return CleanupOutcome(sent=True, error=clip(str(answer), MAX_REASON))
+        return answer.cleanup
 
     def _continue_as_new(self) -> None:
         carried = self.state.evolve(polls_this_generation=0, generation=self.state.generation + 1)
@@ -392,6 +433,7 @@ class ExportRun:
             generation=self.state.generation,
             deadline_at=self.state.deadline_at,
             last_error=self.state.last_error,
+            job_ref=self.state.job_ref,
         )
         self.context.set_custom_status(progress.to_json())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from kernel.redaction import clip
 from orchestrators.contracts import Contract, TargetInput
@@ -30,6 +30,8 @@ class ExportState(BaseModel):
     started_at: str  # ISO 8601 UTC, from the orchestration clock
     deadline_at: str
     job_id: str | None = None
+    job_ref: str | None = None  # the job as a URL when the upstream gave one (a Location): polled through it
+    min_interval_s: float = 0.0  # the connector's least time between two calls, learned from its answers
     upstream_status: str | None = None
     polls: int = 0  # status checks so far, all generations
     polls_this_generation: int = 0
@@ -43,6 +45,16 @@ class ExportState(BaseModel):
     # polling counts from, and the lower bound of the look-up for a job of ours (less the clock skew bound). States
     # written before it existed lack it; they read as None and count from `started_at`, as they did.
     job_started_at: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unused_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`job_ref` and `min_interval_s` came later: left out while unset, so a run that never uses them carries
+        the state the earlier release wrote."""
+        data: dict[str, Any] = handler(self)
+        for name, unset in (("job_ref", None), ("min_interval_s", 0.0)):
+            if data.get(name) == unset:
+                data.pop(name, None)
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

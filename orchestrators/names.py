@@ -6,6 +6,7 @@ CREATE_JOB = "create_export_job"
 CHECK_JOB = "check_export_job"
 DOWNLOAD = "download_export"
 PUBLISH_EVENT = "publish_export_event"
+CLEANUP_JOB = "cleanup_export_job"
 
 # The claiming scheduler (`orchestrators.scheduled_exports`) is version 2: its inputs are not the previous release's,
 # so it runs under new names while the previous release's parent and lanes finish under theirs

@@ -60,13 +60,15 @@ def next_wait(
     attempt: int,
     settings: PollSettings,
     seed: str,
+    min_interval_s: float = 0.0,
 ) -> float | None:
     """Seconds to wait before the next call, or None when the deadline has passed.
 
     `started` is when the export began working on the job being polled (its
     age is counted from there: a re-created job is young again, however old
     the run); `attempt` counts consecutive waits without progress (polls of a
-    running job, or transient failures in a row). Both only shape our own backoff.
+    running job, or transient failures in a row). Both only shape our own backoff. `min_interval_s` is the
+    connector's least time between two calls (its spec's politeness): no wait, the server's or ours, is shorter.
     """
     remaining = (deadline - now).total_seconds()
     if remaining <= 0:
@@ -75,7 +77,7 @@ def next_wait(
         wait = min(max(retry_after_s, MIN_WAIT_S), MAX_SERVER_WAIT_S)
     else:
         wait = backoff_s(attempt, settings, seed, age_s=max(0.0, (now - started).total_seconds()))
-    return min(wait, remaining)
+    return min(max(wait, min(min_interval_s, MAX_SERVER_WAIT_S)), remaining)
 
 
 def fire_at(now: datetime, wait_s: float) -> datetime:

@@ -14,6 +14,7 @@ import re
 TARGET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 EXTENSIONS = {"text/csv": ".csv", "application/json": ".json"}
 SLUG_MAX = 40
+MAX_PARTS = 99_999  # five digits: a result of more parts is refused (the page cap of the engine is lower)
 
 
 def job_key(job_id: str) -> str:
@@ -29,8 +30,23 @@ def _target(target: str) -> str:
 
 
 def content_blob_name(target: str, job_id: str, content_type: str) -> str:
-    extension = EXTENSIONS.get(content_type.split(";")[0].strip().lower(), ".bin")
-    return f"{_target(target)}/{job_key(job_id)}/content{extension}"
+    return f"{_target(target)}/{job_key(job_id)}/content{_extension(content_type)}"
+
+
+def _extension(content_type: str) -> str:
+    return EXTENSIONS.get(content_type.split(";")[0].strip().lower(), ".bin")
+
+
+def part_blob_name(target: str, job_id: str, index: int, content_type: str) -> str:
+    """Part `index` (1-based) of a multi-part result: `part-00001.csv`, ... under the export's prefix."""
+    if not 1 <= index <= MAX_PARTS:
+        raise ValueError(f"part {index} is out of range 1..{MAX_PARTS}")
+    return f"{export_prefix(target, job_id)}part-{index:05d}{_extension(content_type)}"
+
+
+def export_prefix(target: str, job_id: str) -> str:
+    """Where every blob of one export lives (its content or parts, and its manifest)."""
+    return f"{_target(target)}/{job_key(job_id)}/"
 
 
 def manifest_blob_name(target: str, job_id: str) -> str:

@@ -207,14 +207,15 @@ def write_stream(
     )
 
 
-def existing_blob(container: ContainerClient, blob_name: str) -> BlobRef | None:
-    """The committed blob's identity from its properties, or None if there is none."""
+def existing_blob(container: ContainerClient, blob_name: str, require: dict[str, str] | None = None) -> BlobRef | None:
+    """The committed blob's identity from its properties, or None if there is none (or its metadata lacks one
+    of the `require`d values: a blob another job or part left under that name)."""
     try:
         props = container.get_blob_client(blob_name).get_blob_properties()
     except ResourceNotFoundError:
         return None
     meta = props.metadata or {}
-    if "sha256" not in meta:
+    if "sha256" not in meta or any(meta.get(key) != value for key, value in (require or {}).items()):
         return None
     blob = container.get_blob_client(blob_name)
     content_type = props.content_settings.content_type or "application/octet-stream"

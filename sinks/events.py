@@ -55,8 +55,15 @@ def build_export_event(
     blob: dict[str, Any] | None = None,
     manifest: str | None = None,
     error: str | None = None,
+    parts: int | None = None,
+    size: int | None = None,
+    no_data: bool = False,
+    cleanup: dict[str, Any] | None = None,
     time: datetime | None = None,
 ) -> CloudEvent[dict[str, Any]]:
+    """The event; `parts` (how many blobs the manifest lists), `size` (their bytes), `no_data` and `cleanup` (what
+    the upstream cleanup did) are added to the data only when known, so events of single-blob exports keep their
+    keys."""
     if outcome not in ("succeeded", "failed"):
         raise ValueError(f"outcome must be 'succeeded' or 'failed', got {outcome!r}")
     event_id = hashlib.sha256(f"{instance_id}:{outcome}".encode()).hexdigest()[:32]
@@ -71,6 +78,17 @@ def build_export_event(
         "manifest": manifest,
         "error": error,
     }
+    if parts is not None:
+        data["parts"] = parts
+        data["bytes"] = size
+    if no_data:
+        data["no_data"] = True
+    if cleanup is not None:
+        error_text = cleanup.get("error")
+        data["cleanup"] = {
+            "sent": bool(cleanup.get("sent")),
+            "error": clip(str(error_text), 500) if error_text else None,
+        }
     return CloudEvent(
         source=f"{SOURCE_PREFIX}/{target}",
         type=f"{EVENT_TYPE_PREFIX}.{outcome}",

@@ -21,18 +21,20 @@ guessing would store a job twice or never.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kernel.errors import ContractError, ErrorKind
 from kernel.redaction import clip
+from kernel.results import CleanupOutcome, RecordFormat
 from kernel.timestamps import not_after, parse_timestamp
-from sinks.blob_names import latest_blob_name, manifest_blob_name
+from sinks.blob_names import export_prefix, latest_blob_name, manifest_blob_name
 from sinks.blob_ref import BlobRef
 from versioned import UnsupportedVersion, Versioned
 
@@ -40,17 +42,43 @@ JSON = ContentSettings(content_type="application/json")
 LATEST_ATTEMPTS = 8
 
 
-class ExportManifest(Versioned):
-    """A manifest (and `latest.json`): versioned since the first release, so today's shape is still version 1."""
+class StoredPart(BlobRef):
+    """One committed part of a multi-part result, with what the upstream called it and a refused Content-Type."""
+
+    upstream_name: str | None = None  # the file, page or zip member name the upstream gave (redacted, cut)
+    refused_content_type: str | None = None
+
+
+class RecordsFormat(BaseModel):
+    """How the stored bytes read as records: CSV rows, the items of a JSON array at a path, or NDJSON lines."""
 
     model_config = ConfigDict(frozen=True)
-    SCHEMA_VERSION = 1
+
+    format: RecordFormat
+    path: str | None = None  # JMESPath-like dotted path of the array (json_array_at_path)
+
+
+class ExportManifest(Versioned):
+    """A manifest (and `latest.json`).
+
+    Version 2 (multi-part results) adds `parts`, `records`, `no_data`, `upstream_state` and `cleanup`, and lets
+    `blob` be absent: a single-file result keeps version 1's shape (`blob`, no `parts`); a result of several parts
+    lists them in order in `parts` (no `blob`); a job with no data has neither. Version 1 reads unchanged.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    SCHEMA_VERSION = 2
 
     target: str
     connector: str
     job_id: str
     instance_id: str
-    blob: BlobRef
+    blob: BlobRef | None = None
+    parts: list[StoredPart] = []
+    records: RecordsFormat | None = None  # None: read by the content type (every version 1 manifest)
+    no_data: bool = False  # the upstream said the job had nothing to export: no blob, no parts
+    upstream_state: str | None = None  # the job's state when stored: succeeded, succeededWithWarnings, noData
+    cleanup: CleanupOutcome | None = None  # the upstream cleanup after the store, where the connector has one
     created_at: str | None  # the upstream job's creation
     completed_at: str  # when our copy was committed
     upstream_expires_at: str | None
@@ -60,6 +88,17 @@ class ExportManifest(Versioned):
 
     def to_json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), indent=2).encode()
+
+    def stored_parts(self) -> list[StoredPart]:
+        """Every stored blob in order: the parts, or the one blob (with the manifest's refused type), or none."""
+        if self.parts:
+            return list(self.parts)
+        if self.blob is None:
+            return []
+        return [StoredPart(**self.blob.model_dump(), refused_content_type=self.refused_content_type)]
+
+    def total_size(self) -> int:
+        return sum(part.size for part in self.stored_parts())
 
     def committed(self) -> datetime:
         """When our copy was committed; an unreadable time sorts first."""
@@ -106,6 +145,25 @@ def _why(exc: Exception) -> str:
     return clip(str(exc), 300)
 
 
+def stored_part_count(container: ContainerClient, target: str, job_id: str) -> int:
+    """How many parts of a multi-part export are committed so far (what the status shows while it downloads)."""
+    prefix = f"{export_prefix(target, job_id)}part-"
+    return sum(1 for _ in container.list_blobs(name_starts_with=prefix))
+
+
+def remove_unlisted_parts(container: ContainerClient, target: str, job_id: str) -> int:
+    """Delete the parts an abandoned job left committed (its download failed part way and the job was given up:
+    re-created or the export failed); none when a manifest lists them. How many were deleted."""
+    if container.get_blob_client(manifest_blob_name(target, job_id)).exists():
+        return 0
+    removed = 0
+    for blob in container.list_blobs(name_starts_with=f"{export_prefix(target, job_id)}part-"):
+        with contextlib.suppress(ResourceNotFoundError):
+            container.delete_blob(blob.name)
+            removed += 1
+    return removed
+
+
 def read_latest(container: ContainerClient, target: str) -> ExportManifest | None:
     return read_manifest(container, latest_blob_name(target))
 
@@ -117,6 +175,29 @@ def _readable(data: bytes, name: str) -> ExportManifest | None:
         return None
     except UnsupportedVersion as exc:  # another release's: never overwrite it with a shape it may not read
         raise ContractError(ErrorKind.PERMANENT, f"{name} is left as it is: {exc}") from None
+
+
+def record_cleanup(container: ContainerClient, manifest: ExportManifest, cleanup: CleanupOutcome) -> ExportManifest:
+    """The manifest again with what the upstream cleanup did; `latest.json` too while it still names this job."""
+    updated = manifest.model_copy(update={"cleanup": cleanup})
+    write_manifest(container, updated)
+    blob = container.get_blob_client(latest_blob_name(manifest.target))
+    try:
+        current = blob.download_blob()
+    except ResourceNotFoundError:
+        return updated
+    existing = _readable(current.readall(), blob.blob_name)
+    if existing is not None and existing.job_id == manifest.job_id and existing.instance_id == manifest.instance_id:
+        # A newer export that moved latest.json meanwhile makes it no longer this job's to annotate.
+        with contextlib.suppress(ResourceModifiedError):
+            blob.upload_blob(
+                updated.to_json(),
+                overwrite=True,
+                content_settings=JSON,
+                etag=current.properties.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+    return updated
 
 
 def update_latest(container: ContainerClient, manifest: ExportManifest) -> bool:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.registry import default_scopes, parse_params
+from connectors.registry import check_auth_kind, default_scopes, parse_params
 from targets.freshness import Freshness
 from targets.origins import check_credential_url, check_origin_policy
 from targets.poll_settings import PollSettings
@@ -174,6 +174,7 @@ class Target(_Strict):
     @model_validator(mode="after")
     def _connector_params(self) -> Target:
         object.__setattr__(self, "params", parse_params(self.connector, self.params))
+        check_auth_kind(self.connector, self.auth.kind)
         return self
 
     @model_validator(mode="after")

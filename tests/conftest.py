@@ -11,6 +11,10 @@ import pytest
 
 from local import azurite as azurite_mod
 from local.simulator import (
+    FIXTURE_ENTRA_CLIENT_ID,
+    FIXTURE_ENTRA_CLIENT_SECRET,
+    FIXTURE_SALESFORCE_CLIENT_ID,
+    FIXTURE_SALESFORCE_CLIENT_SECRET,
     GRAPH_FIXTURE_TOKEN,
     SAILPOINT_FIXTURE_CLIENT,
     SAILPOINT_FIXTURE_SECRET,
@@ -69,5 +73,9 @@ def export_env(azurite: azurite_mod.Azurite, monkeypatch: pytest.MonkeyPatch, re
     monkeypatch.setenv("TEST_GRAPH_TOKEN", GRAPH_FIXTURE_TOKEN)
     monkeypatch.setenv("TEST_SP_CLIENT_ID", SAILPOINT_FIXTURE_CLIENT)
     monkeypatch.setenv("TEST_SP_CLIENT_SECRET", SAILPOINT_FIXTURE_SECRET)
+    monkeypatch.setenv("TEST_ENTRA_CLIENT_ID", FIXTURE_ENTRA_CLIENT_ID)
+    monkeypatch.setenv("TEST_ENTRA_CLIENT_SECRET", FIXTURE_ENTRA_CLIENT_SECRET)
+    monkeypatch.setenv("TEST_SF_CLIENT_ID", FIXTURE_SALESFORCE_CLIENT_ID)
+    monkeypatch.setenv("TEST_SF_CLIENT_SECRET", FIXTURE_SALESFORCE_CLIENT_SECRET)
     azurite_mod.provision(StorageSettings.from_env())  # as `make demo` and the CLI do; the deployment in Azure
     return azurite.connection_string

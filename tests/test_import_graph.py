@@ -213,7 +213,14 @@ def test_credentials_import_of_connectors_only_the_neutral_interface() -> None:
 # Every built-in connector spec (connectors/specs/<name>.yaml) has a simulated API to be tested against; this
 # table names it, by the spec file's name only (the simulator is written from the vendor's documents, not from
 # the spec). A new spec fails here until its simulated API exists and is named.
-SPEC_SIMULATORS = {"viva_goals": "graph", "sailpoint_sp_config": "sailpoint"}
+SPEC_SIMULATORS = {
+    "viva_goals": "graph",
+    "sailpoint_sp_config": "sailpoint",
+    "cost_details_report": "costdetails",
+    "powerbi_export_to_file": "powerbi",
+    "intune_report_export": "intune",
+    "salesforce_bulk_query": "salesforce",
+}
 
 
 def test_every_built_in_spec_has_a_simulated_api() -> None:

@@ -198,7 +198,7 @@ SHAPES: dict[str, tuple[dict[str, Any], Reader, Writer, int]] = {
         {"schema_version": 1, **MANIFEST},
         ExportManifest.model_validate,
         lambda v: v.model_dump(mode="json"),
-        1,
+        2,  # version 2 (multi-part results) reads version 1 unchanged
     ),
     "runner history record": (INSTANCE, StoredInstance.from_dict, lambda v: v.to_dict(), 2),
     "event data": (

@@ -30,11 +30,18 @@ from urllib.parse import quote, urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
+from azure.core.exceptions import AzureError
 
+from activities.connections import connector_for
+from connectors.base import JobState, JobStatus
+from kernel.errors import ExportError
+from kernel.results import CleanupOutcome
 from orchestrators import names
 from orchestrators.contracts import ExportProgress
 from orchestrators.export_state import ExportInput
 from orchestrators.instance_ids import is_export_instance_id
+from sinks.manifest import stored_part_count
+from sinks.storage_clients import StorageSettings
 from triggers import run_history
 from triggers.configured_targets import configured_targets
 from triggers.instance_status import ACTIVE, ALIVE, query_instances, runtime_name
@@ -131,7 +138,20 @@ async def export_status(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if status is None:
         return problem(404, "Unknown export", f"no export instance {instance_id[:200]!r}")
     body = status_body(instance_id, status)
+    progress = ExportProgress.read(status.custom_status)
+    if progress is not None and progress.phase == "downloading" and progress.job_id:
+        body["progress"] = {**body["progress"], "parts_stored": parts_stored(progress.target, progress.job_id)}
     return func.HttpResponse(json.dumps(body, default=str), status_code=200, mimetype="application/json")
+
+
+def parts_stored(target: str, job_id: str) -> int | None:
+    """The parts a running multi-part download has committed so far (the orchestration cannot see them until the
+    download activity answers); None when storage cannot say."""
+    try:
+        return stored_part_count(StorageSettings.from_env().container_client(create=False), target, job_id)
+    except (AzureError, ValueError) as error:
+        log.warning("the parts stored for target %s could not be counted: %s", target, type(error).__name__)
+        return None
 
 
 def status_body(instance_id: str, status: Any) -> dict[str, Any]:
@@ -174,6 +194,29 @@ async def cancel_export(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if runtime not in ACTIVE:
         return problem(409, "Export already finished", f"instance {instance_id!r} is {runtime}")
     await client.terminate(instance_id, "cancelled through the HTTP API")
-    return func.HttpResponse(
-        json.dumps({"instance_id": instance_id, "cancelled": True}), status_code=202, mimetype="application/json"
-    )
+    body: dict[str, Any] = {"instance_id": instance_id, "cancelled": True}
+    cleanup = cancel_cleanup(await client.get_status(instance_id, show_input=True))
+    if cleanup is not None:
+        body["cleanup"] = {"sent": cleanup.sent, "error": cleanup.error}
+    return func.HttpResponse(json.dumps(body), status_code=202, mimetype="application/json")
+
+
+def cancel_cleanup(status: Any) -> CleanupOutcome | None:
+    """After a cancel: delete or abort the upstream job where the connector can, from here (a terminated
+    orchestration runs no more code, so no activity of its own can). Best effort: None when there is no job yet
+    or the instance's input cannot be read; a failure is logged and answered, never raised."""
+    progress = ExportProgress.read(getattr(status, "custom_status", None))
+    raw = getattr(status, "input_", None)
+    if progress is None or not progress.job_id or progress.phase in ("succeeded", "failed"):
+        return None
+    try:
+        request = ExportInput.from_dict(json.loads(raw) if isinstance(raw, str) else raw)
+        job_id = (request.state.job_id if request.state else None) or progress.job_id
+        job = JobStatus(job_id, JobState.RUNNING, progress.upstream_status or "", job_ref=progress.job_ref)
+        outcome = connector_for(request.target.to_input()).cleanup(job, "on_cancel")
+    except (ValueError, TypeError, ExportError) as error:
+        log.warning("the upstream job of a cancelled export was not cleaned up: %s", type(error).__name__)
+        return CleanupOutcome(sent=False, error=f"not attempted: {type(error).__name__}")
+    if outcome.error:
+        log.warning("the upstream job %s of a cancelled export could not be cleaned up: %s", job_id, outcome.error)
+    return outcome

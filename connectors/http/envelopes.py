@@ -85,3 +85,21 @@ def parse_sailpoint_error(body: bytes | str | None, fallback: str, *secrets: str
     message = next((text for text in candidates if text), fallback)
     code = _identifier(data.get("detailCode"), *secrets) or (_identifier(error, *secrets) if oauth else None)
     return ErrorDetails(clean_message(message, *secrets), code)
+
+
+def parse_salesforce_error(body: bytes | str | None, fallback: str, *secrets: str | None) -> ErrorDetails:
+    """Salesforce's REST errors, a JSON array of `{"errorCode", "message"}` (the first entry wins), or its OAuth
+    endpoint's `{"error", "error_description"}`."""
+    data = error_body_json(body)
+    if isinstance(data, list):
+        first = next((entry for entry in data if isinstance(entry, dict)), None)
+        if first is None:
+            return ErrorDetails(clean_message(fallback, *secrets))
+        message = _text(first.get("message")) or fallback
+        return ErrorDetails(clean_message(message, *secrets), _identifier(first.get("errorCode"), *secrets))
+    if isinstance(data, dict):
+        error, description = _text(data.get("error")), _text(data.get("error_description"))
+        if error or description:
+            message = f"{error}: {description}" if error and description else (error or description or fallback)
+            return ErrorDetails(clean_message(message, *secrets), _identifier(error, *secrets))
+    return ErrorDetails(clean_message(fallback, *secrets))

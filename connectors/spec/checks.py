@@ -60,6 +60,11 @@ def _named_code(spec: ConnectorSpec) -> Iterator[Problem]:
             yield f"auth.scopes.{index}", f"a scope name without spaces, not one MSAL adds itself, got {scope!r}"
     if spec.auth.scopes and profile is not None and "msal_token_cache" not in profile.kinds:
         yield "auth.scopes", f"no scopes: auth profile {spec.auth.profile!r} takes no signed-in user's token"
+    if spec.api.base_from_token != "none" and not spec.api.instance_hosts:  # noqa: S105 (a mode, not a secret)
+        yield "api.instance_hosts", "the host patterns an instance_url must match (base_from_token needs them)"
+    for index, pattern in enumerate(spec.api.instance_hosts):
+        if not pattern.startswith("*.") or pattern.count("*") != 1 or "/" in pattern or ":" in pattern:
+            yield f"api.instance_hosts.{index}", f"a host pattern like '*.my.example.com', got {pattern!r}"
     base = spec.api.example_base_url
     if not base.startswith("https://") or "?" in base or "#" in base or "@" in base:
         yield "api.example_base_url", f"an https URL without query, fragment or credentials, got {base!r}"

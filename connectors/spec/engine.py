@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 import httpx
 from pydantic import BaseModel
 
-from connectors.base import CleanupOutcome, CleanupWhen, ContentStream, JobState, JobStatus, ResultPart, job_state
+from connectors.base import CleanupWhen, ContentStream, JobState, JobStatus, ResultLayout, ResultPart, job_state
 from connectors.credential_interface import TokenProvider
+from connectors.http.addresses import loopback_allowed
 from connectors.http.api_client import ApiClient, Clock, utcnow
 from connectors.http.content_stream import HttpContentStream
 from connectors.http.deadline import within
@@ -39,6 +40,7 @@ from connectors.spec.results import ResultDownloads, ResultReader
 from connectors.spec.templates import TemplateError, Values, fill_body, fill_path, fill_text
 from kernel.errors import ErrorKind, UpstreamError
 from kernel.redaction import MAX_STATUS, clip, holds_secret
+from kernel.results import CleanupOutcome
 from kernel.timestamps import normalise_timestamp, parse_timestamp, to_iso
 
 log = logging.getLogger(__name__)
@@ -132,19 +134,66 @@ class SpecConnector:
         self.min_interval_s = spec.api.min_interval_s
         self.params = validate_params(spec, params)
         self.wire = to_wire(self.params, spec.params)
-        parser = hooks.ENVELOPES[spec.errors.envelope]
-        self.api = ApiClient(
-            base_url,
-            tokens,
-            parser,
-            client=client,
-            settings=settings,
-            clock=clock,
-            auth_hint=hooks.HINTS[spec.errors.hint],
-        )
-        self.results = ResultDownloads(self.api, frozenset(spec.result.gone_statuses), max_export_bytes)
+        self._base_url, self._tokens = base_url, tokens
+        self._client, self._settings = client, settings
+        self._api: ApiClient | None = None
+        self._results: ResultDownloads | None = None
         self.max_export_bytes = max_export_bytes
         self._states = {value.lower(): OUTCOMES[outcome] for value, outcome in spec.state.values.items()}
+
+    # The API client, built at its first use: its origin may come from the token response
+
+    @property
+    def api(self) -> ApiClient:
+        if self._api is None:
+            self._api = ApiClient(
+                self._api_base(),
+                self._tokens,
+                hooks.ENVELOPES[self.spec.errors.envelope],
+                client=self._client,
+                settings=self._settings,
+                clock=self.clock,
+                auth_hint=hooks.HINTS[self.spec.errors.hint],
+            )
+        return self._api
+
+    @property
+    def results(self) -> ResultDownloads:
+        if self._results is None:
+            self._results = ResultDownloads(self.api, frozenset(self.spec.result.gone_statuses), self.max_export_bytes)
+        return self._results
+
+    def _api_base(self) -> str:
+        """The target's base URL, or (`api.base_from_token: instance_url`) the origin the token response names,
+        checked before any token is sent there: https (loopback only while loopback upstreams are allowed) and
+        on a host the spec's `instance_hosts` allow. A credential that names no instance (a ready bearer token)
+        keeps the target's base URL, which then is the instance."""
+        if self.spec.api.base_from_token == "none" or not hasattr(self._tokens, "instance_url"):  # noqa: S105
+            return self._base_url
+        self._tokens.get_token()
+        instance = getattr(self._tokens, "instance_url", None)
+        if not isinstance(instance, str) or not instance.strip():
+            return self._base_url
+        return self.checked_instance(instance)
+
+    def checked_instance(self, instance: str) -> str:
+        """The origin of a token response's `instance_url` we may send the token to; else PERMANENT."""
+        url = check_download_url(instance)
+        origin = origin_of(url)
+        host = origin.host
+        if is_loopback(host):
+            allowed = loopback_allowed()  # as for every server-given location: the simulator, in development
+        else:
+            allowed = origin.scheme == "https" and any(
+                fnmatchcase(host, pattern) for pattern in self.spec.api.instance_hosts
+            )
+        if not allowed:
+            raise UpstreamError(
+                ErrorKind.PERMANENT,
+                f"{self.upstream}: the token response names the instance {host}, a host this connector's spec does "
+                "not allow; no token was sent there",
+            )
+        return origin.url()
 
     # Requests
 
@@ -482,6 +531,23 @@ class SpecConnector:
     def iter_result(self, job: JobStatus) -> Iterator[tuple[ResultPart, ContentStream]]:
         """Every part of the result in order (files, pages, zip members), each open only until the next is asked."""
         yield from ResultReader(self, self.max_export_bytes).iter_parts(job)
+
+    def result_layout(self, job: JobStatus) -> ResultLayout:
+        """Parts when the spec's result is pages, zip members or a list of files (even a list of one), else one
+        file; the records as the spec says."""
+        result = self.spec.result
+        multi = (
+            result.pagination.kind != "none"
+            or result.encoding == "zip"
+            or result.parts is not None
+            or len(job.parts) > 1
+        )
+        records = result.records
+        return ResultLayout(
+            multi_part=multi,
+            records=records.format if records else None,
+            records_path=records.path if records else None,
+        )
 
     @contextmanager
     def open_content(self, job: JobStatus) -> Iterator[HttpContentStream]:

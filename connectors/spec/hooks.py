@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connectors.http.envelopes import ErrorParser, parse_graph_error, parse_sailpoint_error
+from connectors.http.envelopes import ErrorParser, parse_graph_error, parse_sailpoint_error, parse_salesforce_error
 
 ENVELOPES: Mapping[str, ErrorParser] = {
     "graph": parse_graph_error,  # also Intune, Power BI and Azure Resource Manager (`{"error": {code, message}}`)
     "sailpoint": parse_sailpoint_error,
+    "salesforce": parse_salesforce_error,  # [{errorCode, message}], and its OAuth endpoint's {error, error_description}
 }
 
 HINTS: Mapping[str, str] = {
@@ -30,20 +31,46 @@ HINTS: Mapping[str, str] = {
         "check the client id and secret (or personal access token), and that the client's scopes cover sp:config:export"
     ),
     "generic": "check that the credential is valid, not expired or revoked, and has the permissions needed",
+    "intune_reports": (
+        "the app registration needs the Microsoft Graph application permission "
+        "DeviceManagementManagedDevices.Read.All (or DeviceManagementConfiguration.Read.All for configuration "
+        "reports), with admin consent"
+    ),
+    "powerbi_export": (
+        "the service principal needs Tenant.Read.All or Report.Read.All on the Power BI service, to be allowed "
+        "by the tenant setting for service principals, and membership (Member or Admin) of the report's workspace"
+    ),
+    "cost_management": (
+        "the app needs the Cost Management Reader role (or Reader) on the scope, or a billing role for a billing "
+        "account scope"
+    ),
+    "salesforce_bulk": (
+        "the connected app needs the client credentials flow enabled with a run-as user that has API Enabled and "
+        "View All Data (or read access to the queried objects); check the consumer key and secret"
+    ),
 }
 
 
 @dataclass(frozen=True)
 class AuthProfile:
-    """What an API expects of a credential: the target auth kinds it accepts, and whether it has a token path."""
+    """What an API expects of a credential: the target auth kinds it accepts, whether it has a token path, and the
+    scope its client-credentials token is asked for (Entra ID issues a token for one resource at a time)."""
 
     kinds: frozenset[str]
     token_path_allowed: bool
+    scope: str | None = None
 
 
+APP_KINDS = frozenset({"bearer_env", "client_credentials_env"})
 AUTH_PROFILES: Mapping[str, AuthProfile] = {
     "entra_delegated": AuthProfile(frozenset({"bearer_env", "msal_token_cache"}), token_path_allowed=False),
-    "entra_app": AuthProfile(frozenset({"bearer_env", "client_credentials_env"}), token_path_allowed=False),
+    "entra_app": AuthProfile(APP_KINDS, token_path_allowed=False),
+    # Entra ID client credentials, one per resource: the target names its tenant's token_url.
+    "entra_app_graph": AuthProfile(APP_KINDS, token_path_allowed=False, scope="https://graph.microsoft.com/.default"),
+    "entra_app_powerbi": AuthProfile(
+        APP_KINDS, token_path_allowed=False, scope="https://analysis.windows.net/powerbi/api/.default"
+    ),
+    "entra_app_arm": AuthProfile(APP_KINDS, token_path_allowed=False, scope="https://management.azure.com/.default"),
     "oauth_client_credentials": AuthProfile(
         frozenset({"bearer_env", "client_credentials_env"}), token_path_allowed=True
     ),

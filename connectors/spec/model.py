@@ -205,6 +205,14 @@ class ApiSpec(_Strict):
     example_base_url: str = Field(description="the API base a target usually names, https")
     display_name: str | None = Field(default=None, max_length=60, description="how messages name the API")
     min_interval_s: float = Field(default=0.0, ge=0, le=3600, description="least time between two calls")
+    base_from_token: Literal["none", "instance_url"] = Field(
+        default="none",
+        description="instance_url: the API origin is the token response's instance_url (the target's base URL is "
+        "where the token is asked), checked against instance_hosts before any token is sent there",
+    )
+    instance_hosts: list[str] = Field(
+        default_factory=list, description="host patterns an instance_url must match, e.g. '*.my.salesforce.com'"
+    )
 
 
 class ConnectorSpec(_Strict):

@@ -21,6 +21,7 @@ from stream_unzip import NO_ENCRYPTION, UnzipError, stream_unzip
 from connectors.base import JobStatus, ResultPart
 from connectors.http.api_client import ApiClient
 from connectors.http.content_stream import DEFAULT_CHUNK, HttpContentStream
+from connectors.http.media_types import FALLBACK
 from connectors.http.transport import read_json
 from connectors.spec.model import ConnectorSpec
 from connectors.spec.paths import search
@@ -30,6 +31,8 @@ from kernel.timestamps import parse_timestamp
 
 MAX_PAGES = 10_000  # a cursor that never ends is refused rather than followed for ever
 MAX_CURSOR = 2000
+OCTET_STREAM = FALLBACK  # what an unknown or refused media type is stored as
+MediaType = tuple[str, str | None]  # (the type stored, the upstream's refused Content-Type)
 
 
 class ResultDownloads:
@@ -66,8 +69,10 @@ class SpecResults(Protocol):
     """What of the spec connector reading a result needs."""
 
     spec: ConnectorSpec
-    api: ApiClient
     upstream: str
+
+    @property
+    def api(self) -> ApiClient: ...
 
     def result_parts(self, job: JobStatus) -> list[ResultPart]: ...
 
@@ -142,18 +147,29 @@ class ResultReader:
             pages = self._link_pages(job)
         else:
             pages = self._files(job)
-        for part, chunks, content_type, length in pages:
-            yield from self._decoded(part, chunks, content_type, length)
+        for part, chunks, (content_type, refused), length in pages:
+            yield from self._decoded(part, chunks, content_type, refused, length)
 
-    def _content_type(self, received: str) -> str:
-        return self.spec.media_type or received
+    def _content_type(self, received: str, refused: str | None = None) -> tuple[str, str | None]:
+        """The media type a part is stored as, and the upstream's refused Content-Type if it sent an unusable one.
 
-    def _files(self, job: JobStatus) -> Iterator[tuple[ResultPart, Iterable[bytes], str, int | None]]:
+        A usable type the upstream sent wins (Power BI's depends on the format asked for); an unusable one is
+        stored as application/octet-stream and named (never replaced by a guess); none, or a bare octet-stream,
+        takes the spec's media type. Decoded members (gzip, zip) always take the spec's: the container's type
+        says nothing of them."""
+        if self.spec.encoding != "none":
+            return self.spec.media_type or OCTET_STREAM, None
+        if refused is not None:
+            return OCTET_STREAM, refused
+        return (received if received != OCTET_STREAM else self.spec.media_type or received), None
+
+    def _files(self, job: JobStatus) -> Iterator[tuple[ResultPart, Iterable[bytes], MediaType, int | None]]:
         for part in self.conn.result_parts(job):
             with self.conn.open_part(job, part) as stream:
-                yield part, stream.iter_bytes(), self._content_type(stream.content_type), stream.content_length
+                media = self._content_type(stream.content_type, stream.refused_content_type)
+                yield part, stream.iter_bytes(), media, stream.content_length
 
-    def _header_pages(self, job: JobStatus) -> Iterator[tuple[ResultPart, Iterable[bytes], str, int | None]]:
+    def _header_pages(self, job: JobStatus) -> Iterator[tuple[ResultPart, Iterable[bytes], MediaType, int | None]]:
         rule = self.spec.pagination
         assert rule.header is not None
         assert rule.query_param is not None
@@ -162,13 +178,14 @@ class ResultReader:
         for _ in range(MAX_PAGES):
             page = str(httpx.URL(url).copy_merge_params({rule.query_param: cursor})) if cursor else url
             with self.conn.open_part(job, ResultPart(page, first.name)) as stream:
-                yield ResultPart(page, first.name), stream.iter_bytes(), self._content_type(stream.content_type), None
+                media = self._content_type(stream.content_type, stream.refused_content_type)
+                yield ResultPart(page, first.name), stream.iter_bytes(), media, None
                 cursor = self._cursor(stream.headers.get(rule.header))
             if cursor is None or cursor == rule.end_value:
                 return
         raise UpstreamError(ErrorKind.PERMANENT, f"the result has more than {MAX_PAGES} pages; refused")
 
-    def _link_pages(self, job: JobStatus) -> Iterator[tuple[ResultPart, Iterable[bytes], str, int | None]]:
+    def _link_pages(self, job: JobStatus) -> Iterator[tuple[ResultPart, Iterable[bytes], MediaType, int | None]]:
         rule = self.spec.pagination
         assert rule.next_link is not None
         url: str | None = self.conn.result_parts(job)[0].url
@@ -192,11 +209,11 @@ class ResultReader:
         return text
 
     def _decoded(
-        self, part: ResultPart, chunks: Iterable[bytes], content_type: str, length: int | None
+        self, part: ResultPart, chunks: Iterable[bytes], content_type: str, refused: str | None, length: int | None
     ) -> Iterator[tuple[ResultPart, ChunkStream]]:
         encoding = self.spec.encoding
         if encoding == "none":
-            yield part, ChunkStream(chunks, content_type, length)
+            yield part, ChunkStream(chunks, content_type, length, refused)
         elif encoding == "gzip":
             yield part, ChunkStream(_capped(_gunzip(chunks), self._unpacked, self.max_bytes), content_type)
         else:

@@ -58,6 +58,7 @@ def test_an_unusable_content_type_is_stored_as_octet_stream_and_the_manifest_say
         downloads = len(upstream.requests)
     assert "error" not in answer, answer
     stored = StoredExport.from_json(answer)
+    assert stored.blob is not None
     assert stored.blob.content_type == "application/octet-stream"
     assert stored.blob.name.endswith("/content.bin")
     assert storage.container().get_blob_client(stored.blob.name).download_blob().readall() == BODY
@@ -81,5 +82,6 @@ def test_a_well_formed_content_type_is_kept_as_its_bare_media_type(content_type:
     with hostile_upstream(serving(content_type)) as upstream:
         answer = download(upstream.graph_base_url, f"{upstream.url}/content")
     blob = StoredExport.from_json(answer).blob
+    assert blob is not None
     assert blob.content_type == stored
     assert storage.read_json(StoredExport.from_json(answer).manifest)["refused_content_type"] is None

@@ -58,5 +58,7 @@ def test_unknown_sailpoint_types_are_rejected_before_any_request() -> None:
 
 
 def test_unknown_connector_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="sailpoint, sailpoint_sp_config, viva_goals"):
+    with pytest.raises(ValueError, match="unknown connector 'salesforce'; known: ") as raised:
         parse_params("salesforce", {})
+    for known in ("viva_goals", "sailpoint", "sailpoint_sp_config", "salesforce_bulk_query", "cost_details_report"):
+        assert known in str(raised.value)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from connectors.credential_interface import TokenEndpoint
 from connectors.http.envelopes import parse_sailpoint_error
 from connectors.registry import token_endpoint
+from connectors.spec.loader import BUILT_IN as BUILT_IN_SPECS
+from connectors.spec.loader import SPECS_DIR_SETTING
 from credentials.client_credentials import ClientCredentialsTokenProvider
 from credentials.delegated import DelegatedTokenProvider
 from credentials.selection import token_provider_for
@@ -71,10 +75,18 @@ def test_a_token_cache_targets_scopes_come_from_its_spec_unless_it_lists_its_own
     assert goals_target(None, scopes=["api://other/.default"]).to_input()["auth"]["scopes"] == ["api://other/.default"]
 
 
-def test_a_token_cache_target_of_a_spec_without_scopes_must_list_its_own() -> None:
-    document = target_document(None) | {"connector": "sailpoint", "params": {}}
+def test_a_token_cache_target_of_a_spec_without_scopes_must_list_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = yaml.safe_load((BUILT_IN_SPECS / "viva_goals.yaml").read_text(encoding="utf-8"))
+    spec["name"] = "delegated_api"  # a deployment's own spec for a delegated-only API, naming no scopes
+    spec.pop("aliases", None)
+    spec["auth"].pop("scopes", None)
+    (tmp_path / "delegated_api.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    monkeypatch.setenv(SPECS_DIR_SETTING, str(tmp_path))
+    document = target_document(None) | {"connector": "delegated_api"}
 
-    with pytest.raises(TargetsError, match="connector 'sailpoint' names no default scopes; list the scopes"):
+    with pytest.raises(TargetsError, match="connector 'delegated_api' names no default scopes; list the scopes"):
         parse_targets({"targets": [document]})
     scoped = document | {"auth": document["auth"] | {"scopes": ["api://sp/.default"]}}
     assert parse_targets({"targets": [scoped]})["goals"].to_input()["auth"]["scopes"] == ["api://sp/.default"]

@@ -41,6 +41,7 @@ def test_latest_json_leads_to_the_newest_export_rows(simulator: Simulator) -> No
 def test_a_tampered_blob_is_detected(simulator: Simulator) -> None:
     run_export(viva_target(simulator), run_key="one", timer_scale=0.001)
     manifest = latest_manifest(storage.container(), "goals")
+    assert manifest.blob is not None
     storage.container().upload_blob(manifest.blob.name, b"Title\nchanged\n", overwrite=True)
     with pytest.raises(ChecksumMismatch):
         list(iter_records(storage.container(), manifest))

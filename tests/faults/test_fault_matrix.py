@@ -35,7 +35,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-import activities.export_activities as export_activities
+import activities.result_store as result_store
 from activities.export_activities import ACTIVITIES
 from app_functions import ORCHESTRATORS
 from local import azurite as azurite_mod
@@ -51,13 +51,24 @@ from tests.faults.conftest import RestartableAzurite
 from tests.support import storage
 from tests.support.content import expected_sha256
 from tests.support.exports import run_with_poll
-from tests.support.targets import ORG, VIEW, sailpoint_target, viva_target
+from tests.support.targets import (
+    ORG,
+    VIEW,
+    cost_raw,
+    intune_raw,
+    powerbi_raw,
+    sailpoint_target,
+    salesforce_raw,
+    target_of,
+    viva_target,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("export_env")]
 
 SCALE = 0.001  # a 1200 s Retry-After waits 1.2 s of real time; the orchestration still sees 1200 s pass
 Activity = Callable[[Any], Any]
-CONTENT = re.compile(r"^(?P<target>[a-z0-9_-]+)/(?P<key>[^/]+)/content\.(csv|json)$")
+CONTENT = re.compile(r"^(?P<target>[a-z0-9_-]+)/(?P<key>[^/]+)/(content|part-\d{5})\.(csv|json|bin)$")
+SEEDS = {"viva_goals": "graph", "sailpoint": "sailpoint"}  # the connectors whose content the simulator fixes
 MANIFEST = re.compile(r"^(?P<target>[a-z0-9_-]+)/(?P<key>[^/]+)/manifest\.json$")
 LATEST = re.compile(r"^(?P<target>[a-z0-9_-]+)/latest\.json$")
 
@@ -137,11 +148,18 @@ def assert_only_whole_blobs_with_manifests(target: str) -> list[str]:
     for name in contents:
         folder = name.rsplit("/", 1)[0]
         assert folder in manifests, f"{name} has no manifest"
-        described = storage.read_json(manifests[folder])["blob"]
+        manifest = storage.read_json(manifests[folder])
+        described = {
+            part["name"]: part for part in [*manifest["parts"], *([manifest["blob"]] if manifest["blob"] else [])]
+        }
+        assert name in described, f"{name} is not listed by its manifest"
         size = container.get_blob_client(name).get_blob_properties().size
-        assert (described["name"], described["size"]) == (name, size), f"{name}: manifest says {described}"
-        assert storage.blob_sha256(name) == described["sha256"], f"{name} is not the blob its manifest describes"
-    orphans = [m for folder, m in manifests.items() if not any(c.startswith(folder + "/") for c in contents)]
+        assert described[name]["size"] == size, f"{name}: manifest says {described[name]}"
+        assert storage.blob_sha256(name) == described[name]["sha256"], f"{name} is not the blob its manifest describes"
+    empty = [m for m in manifests.values() if storage.read_json(m).get("no_data")]
+    orphans = [
+        m for folder, m in manifests.items() if m not in empty and not any(c.startswith(folder + "/") for c in contents)
+    ]
     assert orphans == [], f"manifests without a content blob: {orphans}"
     return [n for n in contents if n.startswith(f"{target}/")]
 
@@ -173,10 +191,16 @@ def assert_promises_kept(outcome: Outcome, sim: Simulator) -> None:
     if outcome.fails_with is None:
         assert result.status == "Completed", result.error
         blob = result.output["blob"]
-        api = "graph" if target.connector == "viva_goals" else "sailpoint"
-        assert blob["sha256"] == expected_sha256(api, result.output["job_id"], sim.config.content_size)
-        assert contents == [blob["name"]], f"one content blob for the export, got {contents}"
-        assert storage.read_json(f"{target.name}/latest.json") == storage.read_json(result.output["manifest"])
+        manifest = storage.read_json(result.output["manifest"])
+        if target.connector in SEEDS:
+            api = SEEDS[target.connector]
+            assert blob["sha256"] == expected_sha256(api, result.output["job_id"], sim.config.content_size)
+            assert contents == [blob["name"]], f"one content blob for the export, got {contents}"
+        else:  # one blob, or every part the manifest lists (in its order), or none for "no data"
+            listed = [part["name"] for part in manifest["parts"]] or ([blob["name"]] if blob else [])
+            assert sorted(contents) == sorted(listed), f"the export's blobs are its manifest's: {contents}"
+            assert event["data"].get("parts", 1) == len(listed)
+        assert storage.read_json(f"{target.name}/latest.json") == manifest
         assert (result.custom_status["phase"], result.custom_status["last_error"]) == ("succeeded", None)
         assert event["type"] == "com.exportpipeline.export.succeeded"
         assert event["data"]["blob"] == blob
@@ -257,7 +281,7 @@ def azurite_restarted_during_upload(trial: Trial) -> Outcome:
             if own.stops > own.restarts:
                 own.restart()
 
-    monkeypatch.setattr(export_activities, "write_stream", write_stream_cut_by_an_outage)
+    monkeypatch.setattr(result_store, "write_stream", write_stream_cut_by_an_outage)
     trial.overrides[names.DOWNLOAD] = download_then_restart
     trial.sim.config.content_size = DEFAULT_BLOCK_SIZE + 4 * 1024 * 1024
     target = viva_target(trial.sim)
@@ -621,6 +645,153 @@ def recreation_looks_up_from_its_own_create(trial: Trial) -> Outcome:
     return Outcome(result, target)
 
 
+# -- the living APIs (spec connectors) ----------------------------------------------------------------
+
+
+def cost_details_part_cut_then_resumed(trial: Trial) -> Outcome:
+    """The second of three parts is cut mid-body: the retried download reuses the committed first part (read
+    past, never stored again) and the manifest lists all three, written only once all are committed."""
+    monkeypatch: pytest.MonkeyPatch = trial.request.getfixturevalue("monkeypatch")
+    trial.sim.config.cost_parts = 3
+    trial.sim.config.content_size = 256 * 1024
+    written: list[str] = []
+    manifests_seen: list[int] = []
+
+    def cut_after_the_first_part(container: ContainerClient, blob_name: str, chunks: Any, **kw: Any) -> Any:
+        manifests_seen.append(len([n for n in storage.blob_names() if n.endswith("/manifest.json")]))
+        ref = write_stream(container, blob_name, chunks, **kw)
+        written.append(blob_name)
+        if len(written) == 1:
+            trial.sim.inject("cost.download", drop_after_bytes=1000)
+        return ref
+
+    monkeypatch.setattr(result_store, "write_stream", cut_after_the_first_part)
+    target = target_of(cost_raw(trial.sim))
+    result = trial.run(target)
+    assert [name.rsplit("/", 1)[1] for name in written] == ["part-00001.csv", "part-00002.csv", "part-00003.csv"]
+    assert manifests_seen == [0, 0, 0, 0]  # no manifest while any part was being written
+    assert trial.calls[names.DOWNLOAD] == 2
+    assert len(trial.sim.stats.requests_for("cost.download")) == 2 + 3
+    assert result.output["parts"] == 3
+    return Outcome(result, target)
+
+
+def cost_details_expired_after_one_part(recreations: int) -> Callable[[Trial], Outcome]:
+    """The report's links expire after its first part is stored: the job is given up (re-created, or the export
+    fails when no re-creation is allowed) and the part it left, which no manifest lists, is removed."""
+
+    def row(trial: Trial) -> Outcome:
+        monkeypatch: pytest.MonkeyPatch = trial.request.getfixturevalue("monkeypatch")
+        trial.sim.config.cost_parts = 3
+        written: list[str] = []
+
+        def expire_after_the_first_part(container: ContainerClient, blob_name: str, chunks: Any, **kw: Any) -> Any:
+            ref = write_stream(container, blob_name, chunks, **kw)
+            written.append(blob_name)
+            if len(written) == 1:
+                trial.sim.expire(next(iter(trial.sim.state.jobs)))
+            return ref
+
+        monkeypatch.setattr(result_store, "write_stream", expire_after_the_first_part)
+        raw = cost_raw(trial.sim)
+        target = target_of({**raw, "poll": {**raw["poll"], "max_recreations": recreations}})
+        result = trial.run(target)
+        first = written[0].rsplit("/", 1)[0]
+        assert not [name for name in storage.blob_names() if name.startswith(first + "/")]  # swept
+        if recreations:
+            assert result.output["recreations"] == 1
+            return Outcome(result, target)
+        return Outcome(result, target, fails_with="the limit is 0")
+
+    return row
+
+
+def cost_details_server_errors_and_no_data(trial: Trial) -> Outcome:
+    trial.sim.config.cost_no_data_on_status = True
+    trial.sim.inject("cost.create", status=500)
+    trial.sim.inject("cost.status", status=503, retry_after=45, count=2)
+    target = target_of(cost_raw(trial.sim))
+    result = trial.run(target)
+    assert 45 in [round(w) for w in trial.waits()]
+    assert result.output["no_data"] is True
+    assert storage.read_json(result.output["manifest"])["parts"] == []
+    return Outcome(result, target)
+
+
+def powerbi_throttled_then_busy(trial: Trial) -> Outcome:
+    """A 429 with Retry-After on a status poll, then a Failed carrying Retry-After ("busy"): both waits are the
+    server's, and the busy export is created again only after its wait."""
+    trial.sim.inject("pbi.status", status=429, retry_after=120)
+    trial.sim.config.powerbi_busy_failures = 1
+    trial.sim.config.powerbi_busy_retry_after_s = 300
+    target = target_of(powerbi_raw(trial.sim))
+    result = trial.run(target)
+    waits = [round(w) for w in trial.waits()]
+    assert 120 in waits
+    assert 300 in waits, waits
+    assert len(trial.sim.stats.requests_for("pbi.create")) == 2
+    assert result.output["recreations"] == 1
+    return Outcome(result, target)
+
+
+def intune_token_expired_mid_poll(trial: Trial) -> Outcome:
+    trial.sim.config.job_polls = 3
+
+    def check_after_expiry(payload: Any) -> Any:
+        if trial.calls[names.CHECK_JOB] == 2:
+            trial.sim.expire_tokens()
+        return ACTIVITIES[names.CHECK_JOB](payload)
+
+    trial.overrides[names.CHECK_JOB] = check_after_expiry
+    target = target_of(intune_raw(trial.sim))
+    result = trial.run(target)
+    statuses = [r.status for r in trial.sim.stats.requests_for("intune.get")]
+    assert statuses.count(401) == 1, statuses
+    assert statuses[statuses.index(401) + 1] == 200
+    assert len(trial.sim.stats.requests_for("intune.delete")) == 1
+    return Outcome(result, target)
+
+
+def intune_slow_zip(trial: Trial) -> Outcome:
+    trial.sim.config.content_size = 512 * 1024
+    trial.sim.config.content_bytes_per_s = 2 * 1024 * 1024
+    target = target_of(intune_raw(trial.sim))
+    result = trial.run(target)
+    assert len(trial.sim.stats.requests_for("intune.download")) == 1
+    return Outcome(result, target)
+
+
+def salesforce_job_gone_before_download(trial: Trial) -> Outcome:
+    """Past its retention a Bulk job and its results are gone (404): the export creates it again."""
+    expired: list[str] = []
+
+    def download_after_retention(payload: Any) -> Any:
+        if not expired:
+            expired.append(payload["job"]["job_id"])
+            trial.sim.expire(expired[0])
+        return ACTIVITIES[names.DOWNLOAD](payload)
+
+    trial.overrides[names.DOWNLOAD] = download_after_retention
+    target = target_of(salesforce_raw(trial.sim))
+    result = trial.run(target)
+    assert result.output["recreations"] == 1
+    assert len(trial.sim.stats.requests_for("sf.create")) == 2
+    return Outcome(result, target)
+
+
+def salesforce_stuck_until_the_deadline_is_aborted(trial: Trial) -> Outcome:
+    trial.sim.config.never_finish = True
+    raw = salesforce_raw(trial.sim)
+    target = target_of({**raw, "poll": {**raw["poll"], "deadline_s": 300}})
+    result = trial.run(target)
+    aborts = trial.sim.stats.requests_for("sf.abort")
+    assert [r.status for r in aborts] == [200]
+    assert storage.events()[0]["data"]["cleanup"] == {"sent": True, "error": None}
+    waits = trial.waits()
+    assert min(waits[:-1]) >= 10, waits  # the spec's minimum interval (10 s), though Salesforce sends no Retry-After
+    return Outcome(result, target, fails_with="deadline of 300 s passed after")
+
+
 ROWS = [
     pytest.param(throttled_with_escalating_retry_after, id="429-storm-escalating-retry-after"),
     pytest.param(burst_of_server_errors, id="5xx-burst"),
@@ -651,6 +822,15 @@ ROWS = [
     pytest.param(own_job_look_up_refused(500, None), id="list-500-every-time"),
     pytest.param(own_job_look_up_refused(200, malformed_job_in_the_list()), id="list-with-a-malformed-job"),
     pytest.param(recreation_looks_up_from_its_own_create, id="recreation-looks-up-from-its-own-create"),
+    pytest.param(cost_details_part_cut_then_resumed, id="cost-details-part-cut-then-resumed"),
+    pytest.param(cost_details_expired_after_one_part(1), id="cost-details-expired-after-one-part-recreated"),
+    pytest.param(cost_details_expired_after_one_part(0), id="cost-details-expired-after-one-part-failed"),
+    pytest.param(cost_details_server_errors_and_no_data, id="cost-details-5xx-then-no-data"),
+    pytest.param(powerbi_throttled_then_busy, id="powerbi-429-then-failed-with-retry-after"),
+    pytest.param(intune_token_expired_mid_poll, id="intune-token-expired-mid-poll"),
+    pytest.param(intune_slow_zip, id="intune-slow-zip"),
+    pytest.param(salesforce_job_gone_before_download, id="salesforce-job-gone-after-retention"),
+    pytest.param(salesforce_stuck_until_the_deadline_is_aborted, id="salesforce-stuck-until-deadline-aborted"),
 ]
 
 

@@ -76,6 +76,7 @@ def test_answers_recorded_by_the_untyped_version_read_into_the_types() -> None:
     assert isinstance(stored, StoredExport)
     assert (created.job.job_id, created.job.state, created.adopted) == ("j-1", JobState.RUNNING, True)
     assert (checked.job.state, checked.adopted) == (JobState.SUCCEEDED, False)
+    assert stored.blob is not None
     assert (stored.blob.model_dump(), stored.manifest) == (BLOB, "goals/_manifests/j-1.json")
     error = {
         "kind": "conflict",

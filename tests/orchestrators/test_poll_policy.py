@@ -47,6 +47,30 @@ def test_retry_after_zero_still_waits_the_minimum() -> None:
     assert wait(0) == MIN_WAIT_S
 
 
+@pytest.mark.parametrize(("retry_after", "age_s"), [(None, 4.0), (2.0, 86400.0), (0.0, 86400.0)])
+def test_a_connectors_minimum_interval_lengthens_both_the_servers_wait_and_ours(
+    retry_after: float | None, age_s: float
+) -> None:
+    polite = next_wait(
+        now=NOW,
+        started=NOW - timedelta(seconds=age_s),
+        deadline=FAR,
+        retry_after_s=retry_after,
+        attempt=0,
+        settings=PollSettings(),
+        seed="instance-1",
+        min_interval_s=30.0,
+    )
+    assert polite == 30.0
+
+
+def test_a_longer_server_wait_than_the_minimum_interval_is_kept_and_the_deadline_still_cuts_it() -> None:
+    common: dict[str, Any] = {"started": NOW, "attempt": 0, "settings": PollSettings(), "seed": "i"}
+    assert next_wait(now=NOW, deadline=FAR, retry_after_s=90.0, min_interval_s=30.0, **common) == 90.0
+    soon = NOW + timedelta(seconds=10)
+    assert next_wait(now=NOW, deadline=soon, retry_after_s=None, min_interval_s=30.0, **common) == 10.0
+
+
 def test_absurd_retry_after_is_capped() -> None:
     assert wait(10**9) == MAX_SERVER_WAIT_S
 

@@ -96,7 +96,22 @@ def test_no_document_crashes_the_parser(document: Any) -> None:
 def test_the_example_targets_file_shipped_with_the_repository_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "targets.example.yaml"
     targets = load_targets(example)
-    assert sorted(targets) == ["goals-okrs", "sailpoint-config"]
+    assert sorted(targets) == [
+        "azure-costs",
+        "goals-okrs",
+        "intune-devices",
+        "sailpoint-config",
+        "sales-report",
+        "salesforce-accounts",
+    ]
+    assert {target.connector for target in targets.values()} == {
+        "viva_goals",
+        "sailpoint",
+        "intune_report_export",
+        "powerbi_export_to_file",
+        "cost_details_report",
+        "salesforce_bulk_query",
+    }
     assert targets["goals-okrs"].auth.kind == "msal_token_cache"
     assert targets["sailpoint-config"].auth.kind == "client_credentials_env"
 
@@ -235,3 +250,15 @@ def test_two_targets_cannot_share_one_token_cache() -> None:
     }
     with pytest.raises(TargetsError, match=r"targets\[1\]\.auth\.cache_blob: 'token-caches/goals.json' is the token "):
         parse_targets(document)
+
+
+def test_a_credential_kind_the_specs_auth_profile_does_not_take_is_refused_naming_the_target() -> None:
+    cost = {
+        "name": "costs",
+        "connector": "cost_details_report",
+        "base_url": "https://management.azure.com",
+        "params": {"scope": "subscriptions/1", "time_period": {"start": "2026-11-01", "end": "2026-11-30"}},
+        "auth": {"kind": "msal_token_cache", "client_id": "00000000-0000-0000-0000-000000000000", "tenant_id": "x.com"},
+    }
+    with pytest.raises(TargetsError, match=r"targets\[0\].*takes auth kind bearer_env or client_credentials_env"):
+        parse_targets({"targets": [cost]})

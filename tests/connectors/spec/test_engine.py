@@ -1,7 +1,7 @@
 """The engine on what the seeds never do: a Location job reference, progress from the HTTP status, no data,
 several result parts on another host, and cleanup, against a small scripted upstream on 127.0.0.1.
 
-The spec is the cost details example (docs/specs), the shape of Azure Cost Management's report API. Until the
+The spec is the built-in cost details spec, the shape of Azure Cost Management's report API. Until the
 simulator has that API, the upstream here is a standard-library server that answers what the test scripts.
 """
 
@@ -28,7 +28,7 @@ from orchestrators.contracts import JobAnswer
 from tests.support.loopback_server import loopback_server
 
 pytestmark = pytest.mark.integration
-SPEC = load_spec(Path(__file__).resolve().parents[3] / "docs" / "specs" / "cost_details_report.yaml")
+SPEC = load_spec(Path(__file__).resolve().parents[3] / "connectors" / "specs" / "cost_details_report.yaml")
 TOKEN = "fixture-token-for-the-scripted-upstream"
 SCOPE = "subscriptions/00000000-0000-0000-0000-000000000000"
 PARAMS = {"scope": SCOPE, "time_period": {"start": "2026-11-01", "end": "2026-11-30"}}
@@ -257,7 +257,7 @@ def test_a_failed_cleanup_is_retried_once_and_reported_never_raised(upstream: Up
 
 
 def living(name: str) -> Any:
-    return load_spec(Path(__file__).resolve().parents[3] / "docs" / "specs" / f"{name}.yaml")
+    return load_spec(Path(__file__).resolve().parents[3] / "connectors" / "specs" / f"{name}.yaml")
 
 
 def read_all(conn: SpecConnector, job: JobStatus) -> list[tuple[str | None, str, bytes]]:
@@ -269,15 +269,19 @@ def test_pages_behind_a_header_cursor_are_read_in_order_until_the_last_says_null
     conn = SpecConnector(
         spec, upstream.base_url, {"query": "SELECT Id FROM Account"}, StaticTokenProvider("T", {"T": TOKEN})
     )
-    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c2Vjb25k"}))
-    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n2\n", {"Sforce-Locator": "null"}))
+    upstream.on(
+        "GET", "/services/data/v62.0/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c2Vjb25k"})
+    )
+    upstream.on(
+        "GET", "/services/data/v62.0/jobs/query/750x/results", Reply(200, b"Id\n2\n", {"Sforce-Locator": "null"})
+    )
 
     pages = read_all(conn, JobStatus("750x", JobState.SUCCEEDED, "JobComplete"))
 
     assert [body for _, _, body in pages] == [b"Id\n1\n", b"Id\n2\n"]
     assert [seen.path for seen in upstream.seen] == [
-        "/jobs/query/750x/results",
-        "/jobs/query/750x/results?locator=c2Vjb25k",
+        "/services/data/v62.0/jobs/query/750x/results",
+        "/services/data/v62.0/jobs/query/750x/results?locator=c2Vjb25k",
     ]
     assert all(seen.authorized for seen in upstream.seen)
 
@@ -384,7 +388,9 @@ def test_a_hostile_page_cursor_is_refused_rather_than_sent(upstream: Upstream) -
     conn = SpecConnector(
         spec, upstream.base_url, {"query": "SELECT Id FROM Account"}, StaticTokenProvider("T", {"T": TOKEN})
     )
-    upstream.on("GET", "/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c" * 3000}))
+    upstream.on(
+        "GET", "/services/data/v62.0/jobs/query/750x/results", Reply(200, b"Id\n1\n", {"Sforce-Locator": "c" * 3000})
+    )
 
     with pytest.raises(UpstreamError, match="unusable page cursor"):
         read_all(conn, JobStatus("750x", JobState.SUCCEEDED, "JobComplete"))

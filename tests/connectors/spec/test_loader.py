@@ -93,7 +93,7 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     (
         "an unknown error envelope",
         setter("errors.envelope", "soap"),
-        "expected one of graph, sailpoint (names of code), got 'soap'",
+        "expected one of graph, sailpoint, salesforce (names of code), got 'soap'",
     ),
     ("an unknown credential hint", setter("errors.hint", "guess"), "errors.hint: expected one of"),
     ("an unknown auth profile", setter("auth.profile", "basic"), "auth.profile: expected one of bearer, entra_app"),
@@ -104,6 +104,22 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
         "result.allowed_hosts.0: expected a DNS host",
     ),
     ("a foreign host given as an IP", setter("result.allowed_hosts", ["10.0.0.1"]), "result.allowed_hosts.0"),
+    (
+        "an API base from the token without the hosts it may be on",
+        setter("api.base_from_token", "instance_url"),
+        "api.instance_hosts: expected the host patterns an instance_url must match",
+    ),
+    (
+        "an instance host pattern that is any host",
+        setter("api.instance_hosts", ["*"]),
+        "api.instance_hosts.0: expected a host pattern like '*.my.example.com'",
+    ),
+    (
+        "an instance host given as a URL",
+        setter("api.instance_hosts", ["https://*.my.salesforce.com"]),
+        "api.instance_hosts.0: expected a host pattern",
+    ),
+    ("an unknown way to take the API base", setter("api.base_from_token", "id_token"), "api.base_from_token"),
     ("a foreign host that is any host", setter("result.allowed_hosts", ["*"]), "result.allowed_hosts.0"),
     (
         "the job reference as URL without a Location job reference",
@@ -202,7 +218,10 @@ def test_a_spec_file_over_the_size_bound_is_refused_unread(tmp_path: Path) -> No
         load_spec(path)
 
 
-@pytest.mark.parametrize("path", sorted((BUILT_IN.parents[1] / "docs" / "specs").glob("*.yaml")), ids=lambda p: p.stem)
+LIVING = ("cost_details_report", "powerbi_export_to_file", "intune_report_export", "salesforce_bulk_query")
+
+
+@pytest.mark.parametrize("path", [BUILT_IN / f"{name}.yaml" for name in LIVING], ids=lambda p: p.stem)
 def test_each_living_api_of_the_export_apis_page_is_expressible_as_a_spec(path: Path) -> None:
     spec = load_spec(path)
 
