@@ -61,16 +61,15 @@ def error(ex: Exchange, status: int, code: str, message: str, headers: dict[str,
     entra.error(ex, status, code, message, headers, innerError={**inner, "client-request-id": str(uuid.uuid4())})
 
 
+FAULT_WORDS = {
+    429: ("TooManyRequests", "Too many requests."),
+    401: ("InvalidAuthenticationToken", "Access token has expired or is not yet valid."),
+}
+OTHER_FAULT = ("ServiceUnavailable", "The service is temporarily unavailable.")
+
+
 def fault_response(ex: Exchange, state: SimState, fault: Fault) -> None:
-    headers = lifecycle.fault_headers(fault)
-    if fault.body is not None:
-        ex.send_json(fault.status or 500, fault.body, headers)
-    elif fault.status == 429:
-        error(ex, 429, "TooManyRequests", "Too many requests.", headers)
-    elif fault.status == 401:
-        error(ex, 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", headers)
-    else:
-        error(ex, fault.status or 503, "ServiceUnavailable", "The service is temporarily unavailable.", headers)
+    lifecycle.send_fault(ex, fault, error, FAULT_WORDS, OTHER_FAULT)
 
 
 def route_of(ex: Exchange) -> str | None:

@@ -7,7 +7,7 @@ same for all of them, so a fault switch means the same thing on every API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from local.simulator.exchange import Exchange
@@ -42,6 +42,27 @@ def retry_after_header(seconds: int | None, still_running: bool) -> dict[str, st
 
 def fault_headers(fault: Fault) -> dict[str, str]:
     return {"Retry-After": fault.retry_after} if fault.retry_after else {}
+
+
+ErrorSender = Callable[[Exchange, int, str, str, dict[str, str]], None]
+
+
+def send_fault(
+    ex: Exchange,
+    fault: Fault,
+    error: ErrorSender,
+    words: Mapping[int, tuple[str, str]],
+    otherwise: tuple[str, str],
+) -> None:
+    """An injected fault as the API answers it: the fault's own body if it gives one, else the API's error
+    envelope (`error`) with the API's code and message for that status (`words`, else `otherwise`)."""
+    headers = fault_headers(fault)
+    if fault.body is not None:
+        ex.send_json(fault.status or 500, fault.body, headers)
+        return
+    status = fault.status or 503
+    code, message = words.get(status, otherwise)
+    error(ex, status, code, message, headers)
 
 
 def expired(job: Job) -> bool:

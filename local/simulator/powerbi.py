@@ -57,16 +57,15 @@ def error(ex: Exchange, status: int, code: str, message: str, headers: dict[str,
     entra.error(ex, status, code, message, headers, **{"pbi.error": {"code": code, "parameters": {}, "details": []}})
 
 
+FAULT_WORDS = {
+    429: ("TooManyRequests", "Too many requests."),
+    401: ("TokenExpired", "Access token has expired, resubmit with a new access token."),
+}
+OTHER_FAULT = ("ServiceUnavailable", "The service is temporarily unavailable.")
+
+
 def fault_response(ex: Exchange, state: SimState, fault: Fault) -> None:
-    headers = lifecycle.fault_headers(fault)
-    if fault.body is not None:
-        ex.send_json(fault.status or 500, fault.body, headers)
-    elif fault.status == 429:
-        error(ex, 429, "TooManyRequests", "Too many requests.", headers)
-    elif fault.status == 401:
-        error(ex, 401, "TokenExpired", "Access token has expired, resubmit with a new access token.", headers)
-    else:
-        error(ex, fault.status or 503, "ServiceUnavailable", "The service is temporarily unavailable.", headers)
+    lifecycle.send_fault(ex, fault, error, FAULT_WORDS, OTHER_FAULT)
 
 
 def _split(ex: Exchange) -> tuple[str | None, list[str]] | None:

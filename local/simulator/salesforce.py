@@ -57,16 +57,16 @@ def error(ex: Exchange, status: int, code: str, message: str, headers: dict[str,
     ex.send_json(status, [{"errorCode": code, "message": ex.echoed(message)}], headers)
 
 
+FAULT_WORDS = {
+    403: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    429: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
+}
+OTHER_FAULT = ("SERVER_UNAVAILABLE", "The server is temporarily unavailable.")
+
+
 def fault_response(ex: Exchange, state: SimState, fault: Fault) -> None:
-    headers = lifecycle.fault_headers(fault)
-    if fault.body is not None:
-        ex.send_json(fault.status or 500, fault.body, headers)
-    elif fault.status in (403, 429):
-        error(ex, fault.status, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", headers)
-    elif fault.status == 401:
-        error(ex, 401, "INVALID_SESSION_ID", "Session expired or invalid", headers)
-    else:
-        error(ex, fault.status or 503, "SERVER_UNAVAILABLE", "The server is temporarily unavailable.", headers)
+    lifecycle.send_fault(ex, fault, error, FAULT_WORDS, OTHER_FAULT)
 
 
 def route_of(ex: Exchange) -> str | None:
