@@ -30,7 +30,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## The demo: Azurite + the upstream simulator + one Viva Goals and one SailPoint export, end to end.
+## The demo: Azurite + the simulated upstreams + one export of each of the six connectors, end to end.
 demo: setup
 	$(PY) -m local demo
 
