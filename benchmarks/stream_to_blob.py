@@ -121,13 +121,13 @@ def _finished_job(target: dict[str, Any]) -> JobStatus:
     return job
 
 
-def _activity(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+def _activity(target: dict[str, Any], job: JobStatus, size: int, **_: Any) -> int:
     result = download_export({"target": target, "job": job.to_dict(), "instance_id": "bench"})
     assert "manifest" in result, result
     return int(result["bytes"])
 
 
-def _stream(target: dict[str, Any], job: JobStatus, size: int, *, block_mib: int, in_flight: int) -> int:
+def _stream(target: dict[str, Any], job: JobStatus, size: int, *, block_mib: int, in_flight: int, **_: Any) -> int:
     """The activity's transfer alone (no manifest), with the block size and blocks in flight given."""
     container = StorageSettings.from_env().container_client()
     with connector_for(target).open_content(job) as stream:
@@ -143,7 +143,7 @@ def _stream(target: dict[str, Any], job: JobStatus, size: int, *, block_mib: int
     return written.size
 
 
-def _plain(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+def _plain(target: dict[str, Any], job: JobStatus, size: int, **_: Any) -> int:
     length = csv_length(job.job_id, size)
     settings = StorageSettings.from_env()
     assert settings.connection_string
@@ -158,7 +158,9 @@ def _plain(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
     return length
 
 
-def _source(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+def _source(target: dict[str, Any], job: JobStatus, size: int, *, api: str = "graph", **_: Any) -> int:
+    if api != "graph":
+        return _source_parts(target, job, api)
     assert job.download_url
     received = 0
     headers = {"Authorization": f"Bearer {GRAPH_FIXTURE_TOKEN}"}
@@ -169,7 +171,26 @@ def _source(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
     return received
 
 
-def _read(target: dict[str, Any], job: JobStatus, size: int, **_: int) -> int:
+def _source_parts(target: dict[str, Any], job: JobStatus, api: str) -> int:
+    """Every part read by a plain HTTP client, decoded as the connector would (Salesforce's gzip) and discarded:
+    the cost details links as they are, Salesforce's pages by following `Sforce-Locator` to its `null`."""
+    received = 0
+    urls = [part.url for part in connector_for(target).result_parts(job)]  # from the job: no request
+    headers = {"Authorization": f"Bearer {FIXTURE_SALESFORCE_TOKEN}"} if api == "salesforce" else {}
+    with httpx.Client(timeout=60, headers=headers) as client:
+        while urls:
+            url = urls.pop(0)
+            with client.stream("GET", url) as response:
+                response.raise_for_status()
+                for chunk in response.iter_bytes(CHUNK):
+                    received += len(chunk)
+                locator = response.headers.get("Sforce-Locator")
+            if api == "salesforce" and locator and locator != "null":
+                urls.append(str(httpx.URL(url).copy_merge_params({"locator": locator})))
+    return received
+
+
+def _read(target: dict[str, Any], job: JobStatus, size: int, **_: Any) -> int:
     """Every part read through the connector and discarded: what the upstream (and reading it) allows."""
     received = 0
     for _part, stream in connector_for(target).iter_result(job):
@@ -201,10 +222,13 @@ def measure_here(side: str, base_url: str, size: int, block_mib: int, in_flight:
     job = _finished_job(target)
     if api == "graph":
         _prepare(side, target, job, size)
+    elif side != "plain" and os.environ.get(CONTENT_DIR_VARIABLE):
+        _read(target, job, size)  # untimed: the simulator writes each part's file as it serves it the first time
+        os.sync()
     gc.collect()
     with peak_rss() as memory:
         began, cpu_began = time.perf_counter(), time.process_time()
-        moved = SIDES[side](target, job, size, block_mib=block_mib, in_flight=in_flight)
+        moved = SIDES[side](target, job, size, block_mib=block_mib, in_flight=in_flight, api=api)
         seconds, cpu_s = time.perf_counter() - began, time.process_time() - cpu_began
     mib_s, cpu_per_gib = moved / 2**20 / seconds, cpu_s / (moved / 2**30)
     return {"side": side, "bytes": moved, "mib_s": mib_s, "rss_mib": memory.growth_mib, "cpu_s_per_gib": cpu_per_gib}
@@ -367,12 +391,16 @@ def run_multi_part(size_mib: int, storage: Azurite, rounds: int = DEFAULT_ROUNDS
     print(f"== Multi-part results: {size_mib} MiB in all, one blob per part, against one plain upload_blob ==")
     print(f"{'run':<34} {'size':>8} {'throughput':>14} {'peak +RSS':>12} {'CPU/GiB':>9}", flush=True)
     runs: dict[str, list[Row]] = {}
+    source_of: dict[str, str] = {}  # a case's label -> the label of its source alone
     with tempfile.TemporaryDirectory(prefix="bench-content-") as files, simulator_process() as base_url:
         os.environ[CONTENT_DIR_VARIABLE] = files
         for round_ in range(1, rounds + 1):
             for api, parts in MULTI_PART_CASES:
                 config = multi_part_config(api, parts, size)
-                for side, label in (("read", f"{api} x {parts} read only"), ("activity", f"{api} x {parts}")):
+                sides = [("source", "source alone"), ("read", "read only"), ("activity", "activity")]
+                for side, what in sides:
+                    label = f"{api} x {parts} {what}"
+                    source_of[label] = f"{api} x {parts} source alone"
                     r = measure(side, base_url, size, api=api, config=config)
                     runs.setdefault(label, []).append(r)
                     _row(f"round {round_}: {label}", r)
@@ -380,17 +408,21 @@ def run_multi_part(size_mib: int, storage: Azurite, rounds: int = DEFAULT_ROUNDS
             runs.setdefault("plain", []).append(r)
             _row(f"round {round_}: plain upload_blob", r)
     plain = statistics.median(r["mib_s"] for r in runs["plain"])
-    print(f"\n{'case':<28} {'MiB/s':>8} {'vs plain':>9} {'peak +RSS':>10}")
+    print(f"\n{'case':<34} {'MiB/s':>8} {'vs plain':>9} {'vs source':>10} {'peak +RSS':>10} {'CPU/GiB':>8}")
     summary: Row = {"size_mib": size_mib, "plain_mib_s": plain, "cases": {}}
     for label, rows in runs.items():
         mib_s, rss = statistics.median(r["mib_s"] for r in rows), max(r["rss_mib"] for r in rows)
-        summary["cases"][label] = {"mib_s": mib_s, "ratio": mib_s / plain, "rss_mib": rss}
-        print(f"{label:<28} {mib_s:>8.1f} {mib_s / plain:>9.2f} {rss:>7.1f}MiB", flush=True)
+        cpu = statistics.median(r["cpu_s_per_gib"] for r in rows)
+        source_rows = runs[source_of[label]] if label in source_of and source_of[label] != label else None
+        source = statistics.median(r["mib_s"] for r in source_rows) if source_rows else None
+        summary["cases"][label] = {"mib_s": mib_s, "ratio": mib_s / plain, "rss_mib": rss, "cpu_s_per_gib": cpu}
+        versus = f"{mib_s / source:>10.2f}" if source else f"{'':>10}"
+        print(f"{label:<34} {mib_s:>8.1f} {mib_s / plain:>9.2f} {versus} {rss:>7.1f}MiB {cpu:>6.2f} s", flush=True)
     print(
-        f"(medians of {rounds} rounds; the parts are generated by the simulator as they are sent (Salesforce's "
-        "pages gzip-compressed too), where the single-blob case's content is a file sent with sendfile, so the "
-        "upstream costs CPU on the same two cores: 'read only' is every part read through the connector and "
-        "discarded, the most the activity could do; +RSS = the highest peak growth of a run's own process)"
+        f"(medians of {rounds} rounds; every part (Salesforce's pages gzip-compressed, as the connector asks) is "
+        "written to a file by the simulator before the clock starts and sent with sendfile, as the single-blob "
+        "case's content is; 'source alone' = the parts read by plain httpx (gzip decoded) and discarded, 'read "
+        "only' = read through the connector and discarded; +RSS = the highest peak growth of a run's own process)"
     )
     return summary
 
@@ -408,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--multi-part-mib", type=int, help="run only the multi-part case, at this size (keep it at 256 or less)"
     )
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
     args = parser.parse_args(argv)
     if args.side:
         row = measure_here(args.side, args.simulator, args.size, args.block_mib, args.in_flight, args.api)
@@ -415,9 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with shared_azurite() as storage:
         if args.multi_part_mib:
-            run_multi_part(args.multi_part_mib, storage)
+            run_multi_part(args.multi_part_mib, storage, args.rounds)
         else:
-            run(args.size_mib, storage)
+            run(args.size_mib, storage, args.rounds)
     return 0
 
 

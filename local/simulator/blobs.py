@@ -16,6 +16,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from local.simulator import lifecycle
@@ -32,6 +33,7 @@ class StoredBlob:
     job_id: str
     content_type: str
     body: Callable[[], bytes]
+    path: Path | None = None  # the same bytes as a file written ahead (`content_file_dir`): sent with sendfile
 
 
 def _iso(moment: datetime) -> str:
@@ -87,6 +89,10 @@ def handle(ex: Exchange, state: SimState) -> None:
     job = state.jobs.get(blob.job_id)
     if expiry <= _iso(utcnow()) or job is None or lifecycle.expired(job):
         error(ex, 403, "AuthenticationFailed", "Signature not valid in the specified time frame.")
+        return
+    cfg = state.config
+    if blob.path and cfg.content_file_dir and not cfg.content_bytes_per_s and not state.has_fault(ex.route, drop=True):
+        ex.send_file(200, blob.content_type, blob.path)
         return
     data = blob.body()
     chunks = lifecycle.chunked(data, state.config.chunk_size)

@@ -58,8 +58,9 @@ class SimulatorConfig:
     content_bytes_per_s: float | None = None
     content_host: str | None = None  # serve resourceLocation from another host name (another origin)
     chunk_size: int = 64 * 1024
-    # Graph content written once to a file here and sent with sendfile: a source that costs this machine almost no
-    # CPU (the benchmark's, where the simulator shares two cores with the pipeline it feeds). Not with faults.
+    # Graph content, cost details parts and Salesforce pages written once to a file here (the first time they are
+    # asked for) and sent with sendfile: a source that costs this machine almost no CPU (the benchmark's, where the
+    # simulator shares two cores with the pipeline it feeds). Not with a cut-body fault or a slow body.
     content_file_dir: str | None = None
     # hostile behaviour: every free text (status details, failure messages, errors) repeats the credentials
     # the request carried (Authorization header, token request form), as a careless or hostile server might

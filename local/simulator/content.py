@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import shutil
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -168,6 +169,31 @@ def csv_file(directory: Path, job_id: str, size: int) -> Path:
         for old in sorted(directory.glob("graph-*.csv"), key=lambda p: p.stat().st_mtime)[:-2]:
             old.unlink(missing_ok=True)
     return path
+
+
+def job_file(directory: Path, api: str, job_id: str, name: str, produce: Callable[[], bytes]) -> Path:
+    """`produce()` as the file `name` of the job's folder in `directory`, written on first use, so a result that is
+    generated (the parts of a cost details report, Salesforce's pages) can be sent with sendfile the next time;
+    only the two newest jobs' folders of an API are kept."""
+    folder = directory / f"{api}-{hashlib.sha256(job_id.encode()).hexdigest()[:24]}"
+    path = folder / name
+    if path.exists():
+        return path
+    if not folder.exists():
+        folder.mkdir(exist_ok=True)
+        for old in sorted(directory.glob(f"{api}-*"), key=_mtime)[:-2]:
+            shutil.rmtree(old, ignore_errors=True)
+    partial = folder / f".{name}.{uuid.uuid4().hex}.partial"  # a concurrent writer has its own
+    partial.write_bytes(produce())
+    partial.replace(path)
+    return path
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # removed by a concurrent writer: oldest
+        return 0.0
 
 
 _RULE_SUFFIX = ',"jwsHeader":"eyJhbGciOiJFUzI1NiJ9","jwsSignature":"%s"'

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from local.simulator import blobs, entra, lifecycle
 from local.simulator.config import FIXTURE_COST_TOKEN
-from local.simulator.content import seed_of, table_csv, table_rows_for
+from local.simulator.content import job_file, seed_of, table_csv, table_rows_for
 from local.simulator.exchange import Exchange
 from local.simulator.state import Fault, Grant, Job, SimState, utcnow
 
@@ -191,9 +192,14 @@ def manifest(state: SimState, job: Job) -> dict[str, Any]:
         def body(index: int = index) -> bytes:
             return part(job, index)
 
-        blob = blobs.StoredBlob("cost.download", job.job_id, "text/csv", body)
-        path = f"/armreports/{job.job_id}/part_{index + 1:04d}.csv"
-        links.append({"blobLink": blobs.publish(state, path, blob, job.expires_at), "byteCount": len(body())})
+        file_name = f"part_{index + 1:04d}.csv"
+        written = None
+        if state.config.content_file_dir:  # the benchmark's: written once, then sent with sendfile
+            written = job_file(Path(state.config.content_file_dir), name, job.job_id, file_name, body)
+        blob = blobs.StoredBlob("cost.download", job.job_id, "text/csv", body, written)
+        path = f"/armreports/{job.job_id}/{file_name}"
+        size = written.stat().st_size if written is not None else len(body())
+        links.append({"blobLink": blobs.publish(state, path, blob, job.expires_at), "byteCount": size})
     return {
         "manifestVersion": "2024-08-01",
         "dataFormat": "Csv",

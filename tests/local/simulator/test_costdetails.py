@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -55,6 +56,26 @@ def completed(sim: Simulator) -> dict[str, object]:
     httpx.get(location, headers=AUTH)
     body: dict[str, object] = httpx.get(location, headers=AUTH).json()
     return body
+
+
+def test_parts_written_ahead_to_files_are_the_bytes_it_generates_and_two_jobs_are_kept(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    simulator.config.cost_parts = 3
+    simulator.config.content_size = 300_000
+    simulator.config.content_file_dir = str(tmp_path)
+    manifests = [completed(simulator)["manifest"] for _ in range(3)]  # three jobs: only two jobs' folders kept
+    assert len(list(tmp_path.glob("costdetails-*"))) == 2
+    assert list(tmp_path.glob("*/*.partial")) == []
+    manifest = manifests[-1]
+    assert isinstance(manifest, dict)
+    links = [blob["blobLink"] for blob in manifest["blobs"]]
+    from_files = [httpx.get(link) for link in links]
+    simulator.config.content_file_dir = None  # the same links, generated as they are sent
+    generated = [httpx.get(link).content for link in links]
+    assert [r.content for r in from_files] == generated
+    assert [int(r.headers["Content-Length"]) for r in from_files] == [b["byteCount"] for b in manifest["blobs"]]
+    assert sum(len(data) for data in generated) >= 300_000
 
 
 @pytest.mark.parametrize("parts", [1, 3])

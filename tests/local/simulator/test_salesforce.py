@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -115,6 +116,37 @@ def test_a_page_is_gzip_encoded_when_the_client_accepts_gzip_and_plain_otherwise
     assert "Content-Encoding" not in plain.headers
     assert zipped.text == plain.text
     assert zipped.text.startswith("Id,Name,Industry\n")
+
+
+def test_pages_written_ahead_to_files_are_the_bytes_it_generates_still_chunked(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    simulator.config.salesforce_records, simulator.config.salesforce_page_records = 2500, 1000
+    simulator.config.content_file_dir = str(tmp_path)
+    job_id = completed(simulator)
+
+    def pages(encoding: str) -> list[httpx.Response]:
+        locator, read = "", []
+        with httpx.Client(headers={**AUTH, "Accept-Encoding": encoding}) as client:
+            while locator != "null":
+                params = {"locator": locator} if locator else {}
+                with client.stream("GET", f"{jobs_url(simulator)}/{job_id}/results", params=params) as page:
+                    page.read()
+                read.append(page)
+                locator = page.headers["Sforce-Locator"]
+        return read
+
+    from_files = {encoding: pages(encoding) for encoding in ("gzip", "identity")}
+    assert len(list(tmp_path.glob("salesforce-*/page-*"))) == 6  # three pages, each plain and gzipped
+    simulator.config.content_file_dir = None
+    for encoding, served in from_files.items():
+        generated = pages(encoding)
+        assert [p.headers["Sforce-NumberOfRecords"] for p in served] == ["1000", "1000", "500"]
+        assert [p.content for p in served] == [p.content for p in generated]
+        for page, twin in zip(served, generated, strict=True):
+            assert page.headers["Transfer-Encoding"] == twin.headers["Transfer-Encoding"] == "chunked"
+            assert page.headers.get("Content-Encoding") == twin.headers.get("Content-Encoding")
+    assert from_files["gzip"][0].headers["Content-Encoding"] == "gzip"
 
 
 def test_results_read_with_another_api_version_are_409(simulator: Simulator) -> None:
