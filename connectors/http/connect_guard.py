@@ -24,6 +24,7 @@ import httpcore
 import httpx
 
 from connectors.http.addresses import IPAddress, address_class, host_address, server_given_refusal
+from connectors.http.backends import wrap_network_backends
 from kernel.errors import ErrorKind, UpstreamError
 
 Resolver = Callable[[str, int], list[IPAddress]]
@@ -107,9 +108,12 @@ class GuardedBackend(httpcore.NetworkBackend):
 
 
 def guard_connections(client: httpx.Client, resolver: Resolver = resolve) -> httpx.Client:
-    """Wrap the direct transport's network backend of `client` so server-given destinations are checked."""
-    pool = getattr(client._transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if backend is not None and not isinstance(backend, GuardedBackend):
-        pool._network_backend = GuardedBackend(backend, resolver)  # type: ignore[union-attr]
-    return client
+    """Wrap the direct transport's network backend of `client` so server-given destinations are checked (a proxy
+    resolves names itself); `NetworkBackendUnreachable` rather than a client whose connections go unchecked."""
+    return wrap_network_backends(
+        client,
+        lambda backend: GuardedBackend(backend, resolver),
+        wrapper=GuardedBackend,
+        purpose="check server-given destinations at connect time",
+        direct_only=True,
+    )

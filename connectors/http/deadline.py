@@ -9,8 +9,8 @@ call at once, each under its own deadline; a thread with no deadline set sees ht
 
 The wrappers implement httpcore's public `NetworkBackend` and `NetworkStream` interfaces, but httpx offers no
 public way to hand its transports a network backend, so `enforce_deadlines` sets it on each transport's
-connection pool through private attributes (`Client._transport`, `Client._mounts`, `HTTPTransport._pool`,
-`ConnectionPool._network_backend`). So that a change of them can never silently drop the deadline, it refuses
+connection pool through private attributes (`backends.wrap_network_backends`, the one place that does, for the
+connect guard too). So that a change of them can never silently drop the deadline, it refuses
 (`DeadlineNotEnforceable`) to return a client it could not wrap, which every test that builds a client then
 shows; `tests/connectors/http/test_deadline_internals.py` names the attributes, and the lock, which is what Azure
 installs, pins httpx and httpcore exactly.
@@ -28,6 +28,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from connectors.http.backends import NetworkBackendUnreachable, wrap_network_backends
+
 _local = threading.local()
 
 
@@ -35,7 +37,7 @@ class DeadlineExceeded(httpcore.ReadTimeout):
     """The calling thread's deadline passed during a socket operation (httpx maps it to a ReadTimeout)."""
 
 
-class DeadlineNotEnforceable(RuntimeError):
+class DeadlineNotEnforceable(NetworkBackendUnreachable):
     """This httpx/httpcore keeps its network backend elsewhere: no client is handed out without the deadline."""
 
 
@@ -124,18 +126,6 @@ def enforce_deadlines(client: httpx.Client) -> httpx.Client:
     """Wrap the network backend of every transport of `client` (direct and proxied) so deadlines apply.
 
     `DeadlineNotEnforceable` if a transport's backend is not where this httpx version keeps it."""
-    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
-    for transport in transports:
-        if transport is None:  # a mount that routes a pattern to no transport at all (httpx allows it)
-            continue
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if not isinstance(backend, httpcore.NetworkBackend):
-            raise DeadlineNotEnforceable(
-                f"cannot set the per-call deadline on {type(transport).__name__} of httpx {httpx.__version__} / "
-                f"httpcore {httpcore.__version__}: its connection pool's network backend is not where "
-                "connectors/http/deadline.py expects it; pin the versions the lock names"
-            )
-        if not isinstance(backend, _Backend):
-            pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-    return client
+    return wrap_network_backends(
+        client, _Backend, wrapper=_Backend, purpose="set the per-call deadline", error=DeadlineNotEnforceable
+    )

@@ -1,4 +1,5 @@
-"""The per-call deadline reaches every transport, and fails loudly the day httpx keeps its backend elsewhere.
+"""The per-call deadline and the connect guard reach their transports, and fail loudly the day httpx keeps its backend
+elsewhere.
 
 `connectors/http/deadline.py` wraps httpcore's public network-backend interface, but sets it through httpx's private
 attributes (there is no public way). These tests name those attributes, so an upgrade that moves them fails
@@ -14,6 +15,8 @@ import httpx
 import pytest
 from packaging.utils import canonicalize_name
 
+from connectors.http.backends import NetworkBackendUnreachable
+from connectors.http.connect_guard import guard_connections
 from connectors.http.deadline import DeadlineNotEnforceable, enforce_deadlines
 from connectors.http.transport import HttpSettings
 from tests.infra.test_lock import locked
@@ -56,3 +59,11 @@ def test_a_transport_whose_backend_cannot_be_reached_is_refused_rather_than_left
 @pytest.mark.parametrize("package", ["httpx", "httpcore"])
 def test_the_libraries_whose_internals_the_deadline_uses_are_pinned_and_installed_as_pinned(package: str) -> None:
     assert str(locked()[canonicalize_name(package)]) == metadata.version(package)
+
+
+def test_connections_whose_backend_cannot_be_reached_are_refused_rather_than_left_unchecked() -> None:
+    with (
+        httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200))) as client,
+        pytest.raises(NetworkBackendUnreachable, match="check server-given destinations at connect time"),
+    ):
+        guard_connections(client)
