@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 FIELD = "schema_version"
 UNVERSIONED = 1  # what a shape written before it carried a version reads as
@@ -76,4 +76,20 @@ class Versioned(BaseModel):
     @classmethod
     def upgrade(cls, data: Mapping[str, Any], found: int) -> Mapping[str, Any]:
         """The fields of a shape written at version `found` as the current version has them (same by default)."""
+        return data
+
+
+class Additive(BaseModel):
+    """A persisted model that gained fields after its shape was first recorded (`ADDED_LATER`): each is left out of
+    its JSON while it holds its default, so a value that never uses one keeps the keys the earlier release wrote
+    (and an in-flight orchestration replays the same inputs and answers it recorded)."""
+
+    ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _without_unused_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.ADDED_LATER:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
         return data

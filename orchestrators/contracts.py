@@ -16,7 +16,7 @@ it (`read_answer`, `decode_request`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, ValidationError
 
@@ -26,7 +26,7 @@ from kernel.redaction import clip
 from kernel.results import CleanupOutcome
 from sinks.blob_ref import BlobRef
 from targets import Target
-from versioned import UnsupportedVersion, Versioned
+from versioned import Additive, UnsupportedVersion, Versioned
 
 MAX_DECODE_REASON = 500
 
@@ -53,20 +53,13 @@ def _error_from_json(value: Any) -> ExportError:
 ErrorJson = Annotated[ExportError, PlainValidator(_error_from_json), PlainSerializer(ExportError.to_dict)]
 
 
-class Contract(Versioned):
+class Contract(Versioned, Additive):
     """A value in the history: frozen, versioned, and read back with `from_json` from what `to_json` wrote."""
 
     model_config = ConfigDict(frozen=True)
-    # Fields added after the shape was first recorded: left out while they hold their default, so the answers
-    # and requests of a run that never uses them keep the keys the earlier release wrote.
-    ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json")
-        for name in self.ADDED_LATER:
-            if getattr(self, name) == type(self).model_fields[name].default:
-                data.pop(name, None)
-        return data
+        return self.model_dump(mode="json")  # fields in ADDED_LATER left out while unused (`versioned.Additive`)
 
     @classmethod
     def from_json(cls, data: Any) -> Self:

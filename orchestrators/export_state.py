@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import ConfigDict, Field
 
 from kernel.redaction import clip
 from orchestrators.contracts import Contract, TargetInput
+from versioned import Additive
 
 # Custom status must stay far below the host's 16 KB (UTF-16 JSON, so 2 bytes a character) and an event below a
 # Storage queue message's 64 KB, whatever an upstream sends: these bound every string copied into them.
@@ -22,7 +23,7 @@ MAX_REASON = 1000  # a failure message or last_error
 MAX_SHOWN_ID = 200  # a job id or upstream status as shown (the real id is kept whole for the calls)
 
 
-class ExportState(BaseModel):
+class ExportState(Additive):
     """Where a run stands; replaced (never mutated) at each step. It travels inside the versioned `ExportInput`."""
 
     model_config = ConfigDict(frozen=True)
@@ -46,15 +47,7 @@ class ExportState(BaseModel):
     # written before it existed lack it; they read as None and count from `started_at`, as they did.
     job_started_at: str | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_unused_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """`job_ref` and `min_interval_s` came later: left out while unset, so a run that never uses them carries
-        the state the earlier release wrote."""
-        data: dict[str, Any] = handler(self)
-        for name, unset in (("job_ref", None), ("min_interval_s", 0.0)):
-            if data.get(name) == unset:
-                data.pop(name, None)
-        return data
+    ADDED_LATER = frozenset({"job_ref", "min_interval_s"})  # left out while unused (`versioned.Additive`)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
