@@ -23,7 +23,7 @@ from activities.connections import connector_for
 from activities.result_store import StoredResult, store_result
 from connectors.base import ExportConnector, JobState, JobStatus
 from kernel.errors import ErrorKind, ExportError, StorageError, UpstreamError
-from kernel.redaction import clean_message, clip
+from kernel.redaction import clean_message
 from kernel.timestamps import not_after, parse_timestamp, to_iso
 from orchestrators import names
 from orchestrators.contracts import (
@@ -55,7 +55,6 @@ from sinks.manifest import (
 from sinks.storage_clients import StorageSettings, build_publisher
 
 log = logging.getLogger(__name__)
-MAX_LOOKUP_REASON = 300  # why the own-job look-up was skipped, as logged
 Payload = dict[str, Any]
 R = TypeVar("R", bound=Contract)
 
@@ -111,24 +110,14 @@ def create_export_job(payload: Payload) -> Payload:
 def _own_job(connector: ExportConnector, request: CreateJobRequest, target: str) -> JobStatus | None:
     """Where the upstream can list jobs, one of ours that an earlier attempt created but never recorded.
 
-    Best effort: the look-up only spares a second job after a crash, so a list the upstream refuses or garbles
-    is logged once and the create goes on (no retry of the list). Skipped: jobs this run gave up on, jobs
-    another instance claims, jobs already exported (a manifest exists).
+    Best effort: the look-up only spares a second job after a crash, so the connector reads a list the upstream
+    refuses or garbles as no job (logged once, never retried) and the create goes on. Skipped here: jobs this run
+    gave up on, jobs another instance claims, jobs already exported (a manifest exists).
     """
     not_before = parse_timestamp(request.not_before)
     if not_before is None:
         return None
-    try:
-        found = connector.find_own_jobs(not_before)
-    except UpstreamError as error:
-        log.warning(
-            "target %s: could not list the upstream's jobs to find one of an earlier attempt; creating a new "
-            "job instead: %s",
-            target,
-            clip(str(error), MAX_LOOKUP_REASON),
-        )
-        return None
-    candidates = [job for job in found if job.job_id not in request.exclude_job_ids]
+    candidates = [job for job in connector.find_own_jobs(not_before) if job.job_id not in request.exclude_job_ids]
     if not candidates:
         return None
     container = StorageSettings.from_env().container_client()

@@ -56,6 +56,7 @@ OUTCOMES: Mapping[Outcome, JobState] = {
 }
 STATE_OUTCOME = {state: outcome for outcome, state in OUTCOMES.items()}
 LOOKUP_DEADLINE_S = 20.0  # the own-job look-up may delay a create by this much at most
+MAX_LOOKUP_REASON = 300  # why the own-job look-up was skipped, as logged
 
 
 _models: dict[int, tuple[ConnectorSpec, type[BaseModel]]] = {}
@@ -334,7 +335,8 @@ class SpecConnector:
                 response = self._send(rule.request, self._values())
             items = search(rule.items, self._body(response))
         except UpstreamError as error:
-            log.warning("%s: the look-up of this run's own jobs failed (%s); creating as usual", self.name, error)
+            reason = clip(str(error), MAX_LOOKUP_REASON)
+            log.warning("%s: the look-up of this run's own jobs failed (%s); creating as usual", self.name, reason)
             return []
         found: list[tuple[datetime, JobStatus]] = []
         unreadable: list[str] = []
